@@ -1,0 +1,115 @@
+"""itMSC LIMS: the application factory."""
+import importlib
+import logging
+from pathlib import Path
+
+from flask import Flask, request
+from sqlalchemy import event
+
+import config as settings
+from lims.extensions import api, csrf, db, migrate
+
+# Each domain contributes an API blueprint (api.py) and, where it has pages, a views blueprint (views.py).
+DOMAINS = ("auth", "audit", "lots", "studies", "doses", "labels", "chainofcustody")
+CLI_GROUPS = (("lims.auth.cli", "users_cli"), ("lims.audit.cli", "audit_cli"), ("lims.demo.cli", "demo_cli"),
+              ("lims.labels.cli", "labels_cli"))
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+
+
+def database_uri(url):
+    # psycopg 3 is the driver this project pins; plain postgresql:// URLs would pick psycopg2.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def create_app(config=None, **overrides):
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config or settings.load())
+    app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config["DATABASE_URL"])
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    app.json.sort_keys = False
+    logging.basicConfig(level=logging.INFO)
+
+    from lims import models  # noqa: F401  (the whole schema, for the ORM and Alembic)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    api.init_app(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})
+    with app.app_context():
+        _sqlite_pragmas()
+
+    for domain in DOMAINS:
+        for kind in ("api", "views"):
+            try:
+                module = importlib.import_module(f"lims.{domain}.{kind}")
+            except ModuleNotFoundError as e:
+                if e.name != f"lims.{domain}.{kind}":
+                    raise
+                continue
+            if kind == "api":
+                csrf.exempt(module.blp)  # the API authenticates by Bearer token, never by cookie
+                api.register_blueprint(module.blp)
+            else:
+                app.register_blueprint(module.bp)
+    from lims import views
+    app.register_blueprint(views.bp)
+
+    for module_name, attr in CLI_GROUPS:
+        app.cli.add_command(getattr(importlib.import_module(module_name), attr))
+
+    from lims.errors import register_error_handlers
+    register_error_handlers(app)  # after the Api's own handlers, so ours win
+    _register_request_hooks(app)
+    return app
+
+
+def _sqlite_pragmas():
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+
+def _register_request_hooks(app):
+    from lims.errors import BadRequest
+
+    @app.before_request
+    def json_only_api():
+        if request.path.startswith("/api/") and request.method in ("POST", "PUT", "PATCH"):
+            if request.content_length and not request.is_json:
+                raise BadRequest("send the body as application/json", code="unsupported_content_type")
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.teardown_appcontext
+    def _rollback_unfinished(exc):
+        # A request that raised leaves nothing half-written.
+        if exc is not None:
+            db.session.rollback()
+
+    from lims.timeutil import iso, local
+    app.jinja_env.filters["local"] = local
+    app.jinja_env.filters["iso"] = iso

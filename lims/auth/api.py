@@ -1,0 +1,27 @@
+from flask_smorest import Blueprint
+
+from lims.auth import services
+from lims.auth.access import current_user, public, roles_required
+from lims.auth.schemas import TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
+from lims.timeutil import iso
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and users")
+
+
+@blp.route("/auth/token", methods=["POST"])
+@public
+@blp.arguments(TokenRequestSchema)
+@blp.response(200, TokenSchema)
+def issue_token(body):
+    user = services.authenticate(body["username"], body["password"])
+    token, expires_at = services.issue_token(user)
+    return {"token": token, "expires_at": iso(expires_at)}
+
+
+@blp.route("/users", methods=["POST"])
+@roles_required("admin")
+@blp.arguments(UserCreateSchema)
+@blp.response(201, UserSchema)
+def create_user(body):
+    return services.create_user(body["username"], body["full_name"], body["roles"], body["password"],
+                                actor=current_user())

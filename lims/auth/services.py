@@ -1,0 +1,184 @@
+"""Users, passwords, lockout, tokens and electronic signatures (SPEC §4)."""
+import datetime as dt
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select, update
+
+from lims.audit import services as audit
+from lims.auth.models import ROLES, ApiToken, Signature, User, UserRole
+from lims.errors import Conflict, Forbidden, Invalid, NotAuthenticated
+from lims.extensions import db
+from lims.timeutil import aware, iso, utcnow
+
+MEANINGS = ("released", "rejected", "held", "recalled", "prepared", "verified", "witnessed", "administered",
+            "reviewed", "approved")
+
+
+def _hasher():
+    # OWASP's argon2id floor (19 MiB, 2 passes) in production; tests may lower it through config.
+    cfg = current_app.config
+    return PasswordHasher(time_cost=cfg.get("LIMS_ARGON2_TIME_COST", 2),
+                          memory_cost=cfg.get("LIMS_ARGON2_MEMORY_KIB", 19456), parallelism=1)
+
+
+def hash_password(password):
+    return _hasher().hash(password)
+
+
+def validate_new_password(password):
+    if not isinstance(password, str) or len(password) < 10:
+        raise Invalid("password: at least 10 characters", fields={"password": ["at least 10 characters"]})
+
+
+def create_user(username, full_name, roles, password, actor=None):
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown or not roles:
+        raise Invalid("roles: unknown or empty", fields={"roles": [f"choose from {', '.join(ROLES)}"]})
+    validate_new_password(password)
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"username {username!r} is taken", code="username_taken")
+    user = User(username=username, full_name=full_name, password_hash=hash_password(password),
+                role_rows=[UserRole(role=r) for r in sorted(set(roles))])
+    db.session.add(user)
+    audit.record("user.created", user, actor=actor)
+    db.session.commit()
+    return user
+
+
+class AccountLocked(NotAuthenticated):
+    code = "account_locked"
+
+
+class BadPassword(NotAuthenticated):
+    code = "invalid_credentials"
+
+
+def check_password(user, password, purpose):
+    """Checks a password entry, counting failures across logins and signatures alike.
+
+    A failure is committed on its own — the attempt must stay on record even though the operation it was for is
+    rolled back — and raises 401. Five failures in a row lock the account for the configured minutes.
+    """
+    cfg = current_app.config
+    now = utcnow()
+    if not user.active:
+        raise NotAuthenticated(f"account {user.username} is deactivated", code="account_inactive")
+    if user.locked_until is not None and aware(user.locked_until) > now:
+        raise AccountLocked(f"account {user.username} is locked until "
+                            f"{aware(user.locked_until).isoformat(timespec='minutes')} after repeated failed entries")
+    try:
+        ok = isinstance(password, str) and _hasher().verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if ok:
+        if user.failed_attempts or user.locked_until:
+            user.failed_attempts, user.locked_until = 0, None
+        return
+    user_id, username = user.id, user.username
+    db.session.rollback()  # the operation this password was for changes nothing
+    db.session.execute(update(User).where(User.id == user_id).values(failed_attempts=User.failed_attempts + 1))
+    user = db.session.get(User, user_id)
+    db.session.refresh(user)
+    locked = user.failed_attempts >= cfg["LIMS_LOCKOUT_THRESHOLD"]
+    if locked:
+        user.locked_until = now + dt.timedelta(minutes=cfg["LIMS_LOCKOUT_MINUTES"])
+        user.failed_attempts = 0
+    audit.record(f"auth.{purpose}_failed", entity="users", entity_id=user_id,
+                 after={"username": username, "locked": locked}, actor=user)
+    db.session.commit()
+    if locked:
+        raise AccountLocked(f"wrong password; account {username} is now locked for "
+                            f"{cfg['LIMS_LOCKOUT_MINUTES']} minutes")
+    raise BadPassword("wrong password" if purpose == "signature" else "invalid username or password")
+
+
+def user_by_username(username):
+    if not isinstance(username, str):
+        return None
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def authenticate(username, password):
+    user = user_by_username(username)
+    if user is None:
+        raise BadPassword("invalid username or password")
+    check_password(user, password, "login")
+    return user
+
+
+def issue_token(user):
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + dt.timedelta(minutes=current_app.config["LIMS_TOKEN_TTL_MINUTES"])
+    db.session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, expires_at=expires_at))
+    db.session.commit()
+    return token, expires_at
+
+
+def user_for_token(token):
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None or row.revoked:
+        raise NotAuthenticated("the token is not valid", code="invalid_token")
+    if aware(row.expires_at) <= utcnow():
+        raise NotAuthenticated("the token has expired; sign in again", code="token_expired")
+    if not row.user.active:
+        raise NotAuthenticated("the account is deactivated", code="account_inactive")
+    return row.user
+
+
+def revoke_token(token):
+    db.session.execute(update(ApiToken).where(ApiToken.token_hash == _token_hash(token)).values(revoked=True))
+    db.session.commit()
+
+
+def _token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def require_role(user, *roles):
+    if user is None:
+        raise NotAuthenticated("sign in first")
+    if not user.has_role(*roles):
+        raise Forbidden(f"this needs the role {' or '.join(roles)}", code="role_required")
+
+
+# --- electronic signatures -------------------------------------------------------------------------------------
+
+def password_from(signature, field="signature"):
+    if not isinstance(signature, dict) or not isinstance(signature.get("password"), str):
+        raise Invalid(f"{field}: a signature is the signer's password: {{\"password\": \"...\"}}",
+                      fields={field: ["required: {\"password\": \"...\"}"]})
+    return signature["password"]
+
+
+def authenticate_signer(user, signature, field="signature"):
+    """The re-entry of the password at the moment of signing. Call before changing anything."""
+    check_password(user, password_from(signature, field), "signature")
+
+
+def record_signature(user, meaning, record, record_type=None):
+    """Store the signature over the record as it now stands; the caller commits with the change itself."""
+    db.session.flush()
+    content = audit.canonical_json(record.audit_dict())
+    sig = Signature(user_id=user.id, printed_name=user.full_name, meaning=meaning, signed_at=utcnow(),
+                    record_type=record_type or record.__tablename__, record_id=str(db.inspect(record).identity[0]),
+                    record_hash=hashlib.sha256(content.encode()).hexdigest())
+    db.session.add(sig)
+    audit.record(f"signature.{meaning}", sig, actor=user)
+    return sig
+
+
+def signature_view(sig):
+    if sig is None:
+        return None
+    return {"printed_name": sig.printed_name, "username": sig.user.username, "meaning": sig.meaning,
+            "signed_at": iso(sig.signed_at), "record_hash": sig.record_hash}
+
+
+def signatures_for(record_type, record_id):
+    return db.session.scalars(select(Signature).where(Signature.record_type == record_type,
+                                                      Signature.record_id == str(record_id))
+                              .order_by(Signature.signed_at, Signature.id)).all()

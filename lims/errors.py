@@ -1,0 +1,115 @@
+"""Domain exceptions, raised by services and mapped to HTTP once, here (SPEC §13: one JSON error shape)."""
+import logging
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class LimsError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message, fields=None, code=None, extra=None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        if code:
+            self.code = code
+        self.extra = extra or {}
+
+
+class BadRequest(LimsError):
+    status, code = 400, "bad_request"
+
+
+class NotAuthenticated(LimsError):
+    status, code = 401, "not_authenticated"
+
+
+class Forbidden(LimsError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(LimsError):
+    status, code = 404, "not_found"
+
+
+class Conflict(LimsError):
+    status, code = 409, "conflict"
+
+
+class Invalid(LimsError):
+    """A value that parses but breaks a rule: 422 naming the field."""
+    status, code = 422, "validation_failed"
+
+
+def invalid(field, message):
+    return Invalid(f"{field}: {message}", fields={field: [message]})
+
+
+def error_body(status, code, message, fields=None, extra=None):
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    body.update(extra or {})
+    return body
+
+
+def _wants_json():
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _respond(status, code, message, fields=None, extra=None):
+    if _wants_json():
+        return jsonify(error_body(status, code, message, fields, extra)), status
+    return render_template("error.html", status=status, code=code, message=message, fields=fields or {}), status
+
+
+def _flatten_webargs(messages):
+    # webargs nests by location ({"json": {"field": [...]}}); clients want the field names.
+    if isinstance(messages, dict) and set(messages) <= {"json", "query", "form", "headers", "files", "view_args"}:
+        flat = {}
+        for part in messages.values():
+            if isinstance(part, dict):
+                flat.update(part)
+        return flat
+    return messages if isinstance(messages, dict) else {"_schema": messages}
+
+
+def register_error_handlers(app):
+    @app.errorhandler(LimsError)
+    def handle_lims_error(e):
+        from lims.extensions import db
+        db.session.rollback()
+        return _respond(e.status, e.code, e.message, e.fields, e.extra)
+
+    @app.errorhandler(ValidationError)
+    def handle_validation(e):
+        fields = e.messages if isinstance(e.messages, dict) else {"_schema": e.messages}
+        return _respond(422, "validation_failed", "The request has invalid fields.", fields)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf(e):
+        return _respond(400, "csrf_failed", "The form was missing its CSRF token or it has expired; reload the page.")
+
+    @app.errorhandler(HTTPException)
+    def handle_http(e):
+        data = getattr(e, "data", None) or {}
+        if e.code == 422 or "messages" in data:
+            fields = _flatten_webargs(data.get("messages", {}))
+            status = e.code if e.code in (400, 422) else 422
+            message = "The request body is not valid JSON." if status == 400 else "The request has invalid fields."
+            return _respond(status, "validation_failed" if status == 422 else "malformed_request", message, fields)
+        code = {400: "malformed_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}.get(e.code, "http_error")
+        return _respond(e.code, code, e.description or e.name)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(e):
+        # Never a stack trace to the client; the log keeps it for the engineers.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        from lims.extensions import db
+        db.session.rollback()
+        return _respond(500, "internal_error", "An internal error occurred; nothing was saved.")

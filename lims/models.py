@@ -1,0 +1,9 @@
+"""Imports every domain's models so that Alembic and the ORM see the whole schema."""
+from lims.audit.models import AuditEntry, AuditHead  # noqa: F401
+from lims.auth.models import ApiToken, Signature, User, UserRole  # noqa: F401
+from lims.chainofcustody.models import BedsideCheck, ContainerEvent, CustodyEvent, Infusion  # noqa: F401
+from lims.doses.models import Bag, Dose, DoseContainer  # noqa: F401
+from lims.labels.models import LabelPrint  # noqa: F401
+from lims.lots.models import (Container, DinSequence, Donor, Lot, LotDisposition, Product, QcResult,  # noqa: F401
+                              ReleaseSpec, SpecRequirement)
+from lims.studies.models import Cohort, SafetyReview, Study, Subject, SubjectWeight  # noqa: F401

@@ -1,0 +1,127 @@
+"""Studies, ordered dose cohorts, safety reviews, subjects and their dated weights (SPEC §6)."""
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lims import units
+from lims.extensions import db
+from lims.models_base import UTCDateTime
+from lims.timeutil import utcnow
+
+ESCALATION = ("sequential", "none")
+
+
+class Study(db.Model):
+    __tablename__ = "studies"
+    __table_args__ = (CheckConstraint("escalation IN ('sequential', 'none')", name="escalation"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    title: Mapped[str] = mapped_column(String(256), nullable=False)
+    escalation: Mapped[str] = mapped_column(String(16), nullable=False)
+    weight_cap_kg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    cohorts = relationship("Cohort", order_by="Cohort.position", back_populates="study", lazy="selectin")
+
+    @property
+    def weight_cap(self):
+        return units.of(self.weight_cap_kg, "mass")
+
+    def audit_dict(self):
+        return {"code": self.code, "title": self.title, "escalation": self.escalation,
+                "weight_cap_kg": self.weight_cap_kg,
+                "cohorts": [{"name": c.name, "dose_cells_per_kg": c.dose_cells_per_kg, "size": c.size}
+                            for c in self.cohorts]}
+
+
+class Cohort(db.Model):
+    __tablename__ = "cohorts"
+    __table_args__ = (
+        UniqueConstraint("study_id", "name", name="name_in_study"),
+        UniqueConstraint("study_id", "position", name="position_in_study"),
+        CheckConstraint("size > 0", name="size"),
+        CheckConstraint("dose_cells_per_kg > 0", name="dose"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    dose_cells_per_kg: Mapped[float] = mapped_column(Float, nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    study = relationship("Study", back_populates="cohorts")
+    review = relationship("SafetyReview", uselist=False, back_populates="cohort", lazy="selectin")
+
+    @property
+    def dose(self):
+        return units.of(self.dose_cells_per_kg, "dose")
+
+    def audit_dict(self):
+        return {"study_id": self.study_id, "name": self.name, "dose_cells_per_kg": self.dose_cells_per_kg,
+                "size": self.size}
+
+
+class SafetyReview(db.Model):
+    """The signed safety review that clears a cohort, and so opens the next one in sequential escalation."""
+    __tablename__ = "safety_reviews"
+    __table_args__ = (CheckConstraint("decision IN ('proceed', 'stop')", name="decision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), nullable=False, unique=True)
+    decision: Mapped[str] = mapped_column(String(16), nullable=False)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    reviewed_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    signature_id: Mapped[int | None] = mapped_column(ForeignKey("signatures.id"), nullable=True)
+
+    cohort = relationship("Cohort", back_populates="review")
+    signature = relationship("Signature", lazy="joined")
+
+    def audit_dict(self):
+        return {"cohort_id": self.cohort_id, "decision": self.decision, "notes": self.notes}
+
+
+class Subject(db.Model):
+    __tablename__ = "subjects"
+    __table_args__ = (UniqueConstraint("study_id", "code", name="code_in_study"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), nullable=False)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), nullable=False, index=True)
+    code: Mapped[str] = mapped_column(String(32), nullable=False)
+    wristband: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    enrolled_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    enrolled_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+
+    study = relationship("Study", lazy="joined")
+    cohort = relationship("Cohort", lazy="joined")
+    weights = relationship("SubjectWeight", order_by="(SubjectWeight.weighed_on, SubjectWeight.id)",
+                           back_populates="subject")
+
+    def audit_dict(self):
+        return {"study_id": self.study_id, "cohort_id": self.cohort_id, "code": self.code,
+                "wristband": self.wristband}
+
+
+class SubjectWeight(db.Model):
+    __tablename__ = "subject_weights"
+    __table_args__ = (CheckConstraint("weight_kg >= 20 AND weight_kg <= 300", name="plausible"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), nullable=False, index=True)
+    weight_kg: Mapped[float] = mapped_column(Float, nullable=False)
+    entered: Mapped[str] = mapped_column(String(64), nullable=False)  # as typed ("160 lb"), for the record
+    weighed_on = mapped_column(Date, nullable=False)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    recorded_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    subject = relationship("Subject", back_populates="weights")
+
+    @property
+    def weight(self):
+        return units.of(self.weight_kg, "mass")
+
+    def audit_dict(self):
+        return {"subject_id": self.subject_id, "weight_kg": self.weight_kg, "entered": self.entered,
+                "weighed_on": self.weighed_on}

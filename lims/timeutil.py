@@ -1,0 +1,36 @@
+"""Time: stored in UTC, shown in the site's zone (SPEC §13, §14)."""
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+UTC = dt.timezone.utc
+
+
+def utcnow():
+    return dt.datetime.now(UTC)
+
+
+def site_zone():
+    return ZoneInfo(current_app.config["LIMS_TIMEZONE"])
+
+
+def site_today():
+    return utcnow().astimezone(site_zone()).date()
+
+
+def aware(value):
+    """Values read back from SQLite lose their zone; every stored time is UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def iso(value):
+    value = aware(value)
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def local(value, fmt="%Y-%m-%d %H:%M %Z"):
+    value = aware(value)
+    return "—" if value is None else value.astimezone(site_zone()).strftime(fmt)

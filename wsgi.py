@@ -1,0 +1,3 @@
+from lims import create_app
+
+app = create_app()
