@@ -36,6 +36,8 @@ def create_app(config=None, **overrides):
         Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     app.json.sort_keys = False
     logging.basicConfig(level=logging.INFO)
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
     from lims import models  # noqa: F401  (the whole schema, for the ORM and Alembic)
     db.init_app(app)
@@ -78,11 +80,18 @@ def _sqlite_pragmas():
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection):
+        # SQLite has no row locks: taking the write lock at BEGIN serialises transactions, so the races that
+        # PostgreSQL settles with SELECT ... FOR UPDATE are settled here too, by waiting instead of failing.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _register_request_hooks(app):

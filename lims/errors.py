@@ -1,9 +1,10 @@
 """Domain exceptions, raised by services and mapped to HTTP once, here (SPEC §13: one JSON error shape)."""
 import logging
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,25 @@ def register_error_handlers(app):
         code = {400: "malformed_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}.get(e.code, "http_error")
         return _respond(e.code, code, e.description or e.name)
+
+    @app.errorhandler(IntegrityError)
+    def handle_integrity(e):
+        log.warning("integrity error on %s %s: %s", request.method, request.path, e.orig)
+        from lims.extensions import db
+        db.session.rollback()
+        # The database's own constraints are the last guard against races; the loser is told to look again.
+        return _respond(409, "conflict", "The record changed or already exists (a concurrent update); "
+                                         "reload and try again.")
+
+    @app.errorhandler(OperationalError)
+    def handle_database_unavailable(e):
+        log.warning("database unavailable: %s", e)
+        from lims.extensions import db
+        db.session.rollback()
+        response = make_response(_respond(503, "database_unavailable",
+                                          "The database is unavailable; nothing was saved. Try again in a moment."))
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.errorhandler(Exception)
     def handle_unexpected(e):

@@ -22,6 +22,7 @@ class CustodyEvent(db.Model):
     location: Mapped[str | None] = mapped_column(String(128), nullable=True)
     scanned: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
+    bag = relationship("Bag")
     actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
     holder = relationship("User", foreign_keys=[holder_id], lazy="joined")
 

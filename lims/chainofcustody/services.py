@@ -1,0 +1,190 @@
+"""The bag's chain of custody, the bedside two-person check and the infusion record (SPEC §10, §11)."""
+import datetime as dt
+import json
+
+from flask import current_app
+from sqlalchemy import select
+
+from lims import barcodes, units
+from lims.audit import services as audit
+from lims.auth import services as auth
+from lims.chainofcustody.models import BedsideCheck, ContainerEvent, CustodyEvent, Infusion
+from lims.doses.models import Bag
+from lims.errors import Conflict, Forbidden, NotFound, invalid
+from lims.extensions import db
+from lims.studies import services as studies
+from lims.timeutil import aware, utcnow
+
+# Scanned moves: event -> (states it may come from, roles that may do it). SPEC §10.
+BEFORE_INFUSING = ("prepared", "verified", "dispensed", "received", "bedside_verified")
+MOVES = {
+    "dispensed": ({"verified", "returned"}, ("pharmacist",)),
+    "received": ({"dispensed"}, ("nurse",)),
+    "returned": ({"dispensed", "received", "bedside_verified"}, ("nurse", "pharmacist")),
+    "discarded": (set(BEFORE_INFUSING) | {"returned"}, ("pharmacist",)),
+}
+
+
+def record_bag_event(user, bag, from_status, to_status, location, holder=None, scanned=None, at=None):
+    event = CustodyEvent(bag=bag, event=to_status, from_status=from_status, to_status=to_status, at=at or utcnow(),
+                         actor_id=user.id, holder_id=holder.id if holder else None, location=location,
+                         scanned=scanned)
+    db.session.add(event)
+    audit.record(f"custody.{to_status}", event)
+    return event
+
+
+def record_container_event(user, container, event, location, at=None):
+    row = ContainerEvent(container_id=container.id, event=event, at=at or utcnow(), actor_id=user.id,
+                         location=location)
+    db.session.add(row)
+    return row
+
+
+def bag_from_scan(scan, lock=False):
+    try:
+        code = barcodes.bag_code_from_scan(scan)
+    except barcodes.ScanError as e:
+        raise invalid("bag", str(e)) from None
+    query = select(Bag).where(Bag.code == code)
+    bag = db.session.scalar(query.with_for_update() if lock else query)
+    if bag is None:
+        raise NotFound(f"no bag {code}", code="bag_not_found")
+    return bag
+
+
+def _refuse_if_expired(bag, what):
+    if aware(bag.expires_at) <= utcnow():
+        raise Conflict(f"bag {bag.code} passed its post-thaw expiry at {aware(bag.expires_at).isoformat()}; "
+                       f"it cannot be {what}", code="bag_expired", extra={"status": bag.status})
+
+
+def move_bag(user, scan, event, location):
+    """A scanned custody move: dispensed, received, returned or discarded."""
+    allowed_from, roles = MOVES[event]
+    auth.require_role(user, *roles)
+    bag = bag_from_scan(scan, lock=True)
+    if bag.status not in allowed_from:
+        raise Conflict(f"bag {bag.code} is {bag.status}; it cannot be {event} from there",
+                       code="invalid_transition", extra={"status": bag.status})
+    if event in ("dispensed", "received"):
+        if bag.lot.blocked:
+            raise Conflict(f"lot {bag.lot.din} is {bag.lot.status}: its bags are blocked", code="lot_blocked",
+                           extra={"status": bag.status, "lot_status": bag.lot.status})
+        _refuse_if_expired(bag, event)
+    if event == "dispensed" and bag.label_prints < 1:
+        raise Conflict(f"bag {bag.code} has no printed label yet; print it before dispensing",
+                       code="label_not_printed", extra={"status": bag.status})
+    from_status = bag.status
+    bag.status, bag.location = event, location
+    bag.holder_id = user.id
+    record_bag_event(user, bag, from_status, event, location, holder=user, scanned=scan)
+    db.session.commit()
+    return bag
+
+
+def custody_timeline(bag):
+    return db.session.scalars(select(CustodyEvent).where(CustodyEvent.bag_id == bag.id)
+                              .order_by(CustodyEvent.at, CustodyEvent.id)).all()
+
+
+def bag_by_code(code):
+    bag = db.session.scalar(select(Bag).where(Bag.code == code))
+    if bag is None:
+        raise NotFound(f"no bag {code}", code="bag_not_found")
+    return bag
+
+
+# --- bedside --------------------------------------------------------------------------------------------------
+
+def verify_at_bedside(nurse, bag_scan, wristband, witness_username, witness_password, location=None):
+    """The two-person bedside check (SPEC §11). Every check is run and reported; a failure is a near miss."""
+    witness = auth.user_by_username(witness_username)
+    if witness is None:
+        raise auth.BadPassword("the witness's username or password is wrong")
+    if witness.id == nurse.id:
+        raise Forbidden("the witness must be a second nurse, not the one scanning", code="segregation_of_duties")
+    if not witness.has_role("nurse"):
+        raise Forbidden(f"witness {witness.username} is not a nurse", code="role_required")
+    auth.check_password(witness, witness_password, "signature")
+    bag = bag_from_scan(bag_scan, lock=True)  # the lock: two nurses at once, the second sees the first's result
+    subject = studies.subject_by_wristband(wristband) if isinstance(wristband, str) else None
+    now = utcnow()
+    checks = [
+        ("right_subject", subject is not None and bag.subject_id == subject.id,
+         "the wristband belongs to no enrolled subject" if subject is None else
+         f"this bag is for subject {bag.subject.code}, not {subject.code}"),
+        ("bag_verified", bag.dose.status == "verified", f"dose {bag.dose_id} is {bag.dose.status}, not verified"),
+        ("bag_received", bag.status == "received", f"bag is {bag.status}, not received on the ward"),
+        ("lot_released", bag.lot.status == "released", f"lot {bag.lot.din} is {bag.lot.status}"),
+        ("within_expiry", aware(bag.expires_at) > now,
+         f"post-thaw expiry passed at {aware(bag.expires_at).isoformat()}"),
+        ("not_infused", bag.status not in ("infusing", "infused") and
+         db.session.scalar(select(Infusion.id).where(Infusion.bag_id == bag.id)) is None,
+         "this bag was already infused"),
+    ]
+    failures = [{"name": name, "message": message} for name, passed, message in checks if not passed]
+    check = BedsideCheck(bag_id=bag.id, subject_id=subject.id if subject else None, bag_scan=bag_scan[:128],
+                         wristband_scan=str(wristband)[:128], nurse_id=nurse.id, witness_id=witness.id, at=now,
+                         ok=not failures, failures=json.dumps(failures) if failures else None)
+    db.session.add(check)
+    if failures:
+        audit.record("bedside.near_miss", check, actor=nurse)
+    else:
+        from_status = bag.status
+        bag.status = "bedside_verified"
+        record_bag_event(nurse, bag, from_status, "bedside_verified", location or bag.location, holder=nurse,
+                         scanned=bag_scan)
+        audit.record("bedside.verified", check, actor=nurse)
+        auth.record_signature(witness, "witnessed", check)
+    db.session.commit()
+    return {"ok": not failures, "check_id": check.id, "bag": bag.code,
+            "checks": [{"name": name, "passed": passed} for name, passed, _m in checks], "failures": failures}
+
+
+def near_misses(limit=50):
+    return db.session.scalars(select(BedsideCheck).where(BedsideCheck.ok.is_(False))
+                              .order_by(BedsideCheck.at.desc()).limit(limit)).all()
+
+
+# --- infusion -------------------------------------------------------------------------------------------------
+
+def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, reactions, signature):
+    auth.authenticate_signer(nurse, signature)
+    bag = db.session.scalar(select(Bag).where(Bag.code == bag_code).with_for_update())
+    if bag is None:
+        raise NotFound(f"no bag {bag_code}", code="bag_not_found")
+    if bag.status != "bedside_verified":
+        raise Conflict(f"bag {bag.code} is {bag.status}; an infusion follows a passed bedside check",
+                       code="invalid_transition", extra={"status": bag.status})
+    check = db.session.scalar(select(BedsideCheck).where(BedsideCheck.bag_id == bag.id, BedsideCheck.ok.is_(True))
+                              .order_by(BedsideCheck.at.desc()).limit(1))
+    now = utcnow()
+    skew = dt.timedelta(minutes=current_app.config["LIMS_CLOCK_SKEW_MINUTES"])
+    if started_at > now + skew or completed_at > now + skew:
+        raise invalid("completed_at" if completed_at > now + skew else "started_at", "cannot be in the future")
+    if started_at < aware(check.at) - skew:
+        raise invalid("started_at", "the infusion cannot start before the bedside check")
+    if completed_at < started_at:
+        raise invalid("completed_at", "the end cannot be before the start")
+    if started_at > aware(bag.expires_at):
+        raise Conflict(f"the infusion started after the bag's post-thaw expiry ({aware(bag.expires_at).isoformat()})",
+                       code="bag_expired", extra={"status": bag.status})
+    if bag.lot.blocked:
+        raise Conflict(f"lot {bag.lot.din} is {bag.lot.status}", code="lot_blocked", extra={"status": bag.status})
+    infused_ml = units.magnitude(volume_infused, "volume")
+    if infused_ml > bag.volume_ml + 1e-9:
+        raise invalid("volume_infused", f"{infused_ml:g} mL is more than the bag holds ({bag.volume_ml:g} mL)")
+    infusion = Infusion(bag_id=bag.id, subject_id=bag.subject_id, bedside_check_id=check.id, started_at=started_at,
+                        completed_at=completed_at, volume_infused_ml=infused_ml, reactions=json.dumps(reactions),
+                        nurse_id=nurse.id)
+    db.session.add(infusion)
+    record_bag_event(nurse, bag, "bedside_verified", "infusing", bag.location, holder=nurse, at=started_at)
+    record_bag_event(nurse, bag, "infusing", "infused", bag.location, holder=nurse, at=completed_at)
+    bag.status = "infused"
+    infusion.signature = auth.record_signature(nurse, "administered", infusion)
+    audit.record("infusion.recorded", infusion)
+    db.session.commit()
+    return infusion
+
+

@@ -1,0 +1,213 @@
+"""Planning, preparing and verifying doses (SPEC §7, §8)."""
+import datetime as dt
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from lims import barcodes, units
+from lims.audit import services as audit
+from lims.auth import services as auth
+from lims.doses import calculation
+from lims.doses.models import Bag, Dose, DoseContainer
+from lims.errors import Conflict, Forbidden, Invalid, NotFound, invalid
+from lims.extensions import db
+from lims.lots import services as lots
+from lims.lots.models import Container
+from lims.studies import services as studies
+from lims.timeutil import aware, site_today, utcnow
+
+ACTIVE_BAG = ("prepared", "verified", "dispensed", "received", "bedside_verified", "infusing", "infused")
+
+
+def get_dose(dose_id, lock=False):
+    query = select(Dose).where(Dose.id == dose_id)
+    dose = db.session.scalar(query.with_for_update() if lock else query)
+    if dose is None:
+        raise NotFound(f"no dose {dose_id}", code="dose_not_found")
+    return dose
+
+
+def _usable_lot(lot):
+    if lot.status != "released":
+        raise Conflict(f"lot {lot.din} is {lot.status}, not released", code="lot_not_released",
+                       extra={"status": lot.status})
+    if not lots.is_unexpired(lot):
+        raise Conflict(f"lot {lot.din} expired on {lot.expires_on.isoformat()}", code="lot_expired",
+                       extra={"status": "expired"})
+
+
+def _available_containers(lot):
+    return db.session.scalar(select(func.count()).select_from(Container).where(
+        Container.lot_id == lot.id, Container.status == "in_storage"))
+
+
+def compute_plan(subject, lot):
+    """The SPEC §7 plan for this subject from this lot, with every rule checked; changes nothing."""
+    _usable_lot(lot)
+    weight = studies.latest_weight(subject)
+    max_age = current_app.config["LIMS_WEIGHT_MAX_AGE_DAYS"]
+    if weight is None or weight.weighed_on < site_today() - dt.timedelta(days=max_age):
+        raise Invalid(f"the latest weight of {subject.code} is older than {max_age} days; weigh the subject again",
+                      fields={"weight": [f"no weight within {max_age} days"]}, code="weight_too_old")
+    results = lots.current_results(lot)
+    missing = [t for t in ("cell_concentration", "viability", "endotoxin") if t not in results]
+    if missing:
+        raise Conflict(f"lot {lot.din} has no result for {', '.join(missing)}", code="lot_results_missing")
+    try:
+        plan = calculation.plan(
+            cohort_dose=subject.cohort.dose, weight=weight.weight,
+            cell_concentration=lots.result_quantity(results["cell_concentration"], "concentration"),
+            viability=lots.result_quantity(results["viability"], "percent"), fill_volume=lot.fill_volume,
+            dmso_fraction=lot.dmso_fraction,
+            endotoxin=lots.result_quantity(results["endotoxin"], "endotoxin_concentration"),
+            limits=calculation.limits_from_config(current_app.config), weight_cap=subject.study.weight_cap)
+    except calculation.DoseRuleBroken as e:
+        raise Invalid(e.message, fields={e.field: [e.message]}, code="dose_rule_broken") from None
+    available = _available_containers(lot)
+    if available < plan.containers_needed:
+        raise Conflict(f"lot {lot.din} has {available} container(s) in storage; the dose needs "
+                       f"{plan.containers_needed}", code="too_few_containers")
+    return plan, weight
+
+
+def _refuse_if_dosed(subject):
+    bag = db.session.scalar(select(Bag).where(Bag.subject_id == subject.id, Bag.status.in_(ACTIVE_BAG)).limit(1))
+    if bag is not None:
+        raise Conflict(f"subject {subject.code} already has bag {bag.code} ({bag.status})", code="already_dosed")
+
+
+def plan_dose(user, subject_id, lot_id):
+    subject = studies.get_subject(subject_id)
+    lot = lots.get_lot(lot_id)
+    _refuse_if_dosed(subject)
+    plan, weight = compute_plan(subject, lot)
+    # A plan reserves nothing; re-planning replaces the subject's earlier plan (SPEC §7.6).
+    for earlier in db.session.scalars(select(Dose).where(Dose.subject_id == subject.id, Dose.status == "planned")):
+        earlier.status = "superseded"
+        audit.record("dose.superseded", earlier)
+    dose = Dose(subject=subject, lot=lot, weight_id=weight.id, status="planned", planned_by_id=user.id,
+                **_plan_columns(plan))
+    db.session.add(dose)
+    audit.record("dose.planned", dose)
+    db.session.commit()
+    return dose
+
+
+def _plan_columns(plan):
+    return dict(cohort_dose_cells_per_kg=units.magnitude(plan.cohort_dose, "dose"),
+                dosing_weight_kg=units.magnitude(plan.dosing_weight, "mass"),
+                target_cells=units.magnitude(plan.target_cells, "cells"),
+                viable_concentration_cells_per_ml=units.magnitude(plan.viable_concentration, "concentration"),
+                volume_ml=units.magnitude(plan.volume, "volume"),
+                delivered_cells=units.magnitude(plan.delivered_cells, "cells"),
+                deviation_percent=plan.deviation_percent, containers_needed=plan.containers_needed,
+                dmso_g_per_kg=units.magnitude(plan.dmso_per_kg, "dmso_dose"),
+                endotoxin_eu_per_kg=units.magnitude(plan.endotoxin_per_kg, "endotoxin_dose"))
+
+
+def prepare_dose(user, dose_id, signature, thawed_at=None):
+    """Thaw, allocate the containers atomically and create the bag (SPEC §8), signed by the pharmacist."""
+    auth.authenticate_signer(user, signature)
+    dose = get_dose(dose_id, lock=True)
+    if dose.status != "planned":
+        raise Conflict(f"dose {dose.id} is {dose.status}; only a current plan can be prepared",
+                       code="dose_not_planned", extra={"status": dose.status})
+    lot = lots.get_lot(dose.lot_id, lock=True)  # a hold racing this preparation waits for it, or blocks it
+    now = utcnow()
+    thawed_at = thawed_at or now
+    skew = dt.timedelta(minutes=current_app.config["LIMS_CLOCK_SKEW_MINUTES"])
+    if thawed_at > now + skew:
+        raise invalid("thawed_at", "a thaw time cannot be in the future")
+    expires_at = thawed_at + dt.timedelta(hours=lot.product.post_thaw_stability_h)
+    if expires_at <= now:
+        raise invalid("thawed_at", f"thawed at {thawed_at.isoformat()}: its post-thaw expiry has already passed")
+    subject = dose.subject
+    _refuse_if_dosed(subject)
+    plan, _weight = compute_plan(subject, lot)
+    if abs(units.magnitude(plan.volume, "volume") - dose.volume_ml) > 1e-9 or \
+            plan.containers_needed != dose.containers_needed:
+        raise Conflict("the plan is out of date (weight or QC results changed); plan the dose again",
+                       code="plan_out_of_date")
+    containers = db.session.scalars(
+        select(Container).where(Container.lot_id == lot.id, Container.status == "in_storage")
+        .order_by(Container.id).limit(dose.containers_needed).with_for_update(skip_locked=True)).all()
+    if len(containers) < dose.containers_needed:
+        raise Conflict(f"lot {lot.din} has {len(containers)} container(s) free; the dose needs "
+                       f"{dose.containers_needed}", code="too_few_containers")
+    remaining = dose.volume_ml
+    from lims.chainofcustody import services as custody
+    for container in containers:
+        used = min(container.fill_volume_ml, round(remaining, 6))
+        remaining -= used
+        db.session.add(DoseContainer(dose_id=dose.id, container=container, volume_used_ml=used,
+                                     volume_discarded_ml=round(container.fill_volume_ml - used, 6)))
+        # The unused remainder of a thawed container is discarded: cells cannot be refrozen.
+        container.status = "thawed"
+        container.freezer = container.rack = container.box = container.position = None
+        custody.record_container_event(user, container, "thawed", "Pharmacy", at=thawed_at)
+        audit.record("container.thawed", container)
+    division = f"B{_bag_count(lot) + 1:03d}"
+    bag = Bag(code=barcodes.bag_code(lot.din, lot.product.code, division), division=division, dose=dose, lot=lot,
+              subject=subject, volume_ml=dose.volume_ml, status="prepared", thawed_at=thawed_at,
+              expires_at=expires_at, holder_id=user.id, location="Pharmacy")
+    db.session.add(bag)
+    dose.status, dose.prepared_by_id, dose.prepared_at, dose.thawed_at = "prepared", user.id, now, thawed_at
+    custody.record_bag_event(user, bag, None, "prepared", "Pharmacy", holder=user)
+    auth.record_signature(user, "prepared", dose)
+    audit.record("bag.created", bag)
+    audit.record("dose.prepared", dose)
+    db.session.commit()
+    return dose
+
+
+def _bag_count(lot):
+    return db.session.scalar(select(func.count()).select_from(Bag).where(Bag.lot_id == lot.id))
+
+
+def verify_dose(user, dose_id, signature):
+    """The independent check by a second pharmacist; before it no label prints and the bag does not move."""
+    auth.authenticate_signer(user, signature)
+    dose = get_dose(dose_id, lock=True)
+    if dose.status != "prepared":
+        raise Conflict(f"dose {dose.id} is {dose.status}; only a prepared dose can be verified",
+                       code="dose_not_prepared", extra={"status": dose.status})
+    if dose.prepared_by_id == user.id:
+        raise Forbidden("segregation of duties: the pharmacist who prepared a dose cannot verify it",
+                        code="segregation_of_duties")
+    bag = dose.bag
+    if bag.status != "prepared":
+        raise Conflict(f"bag {bag.code} is {bag.status}", code="invalid_transition", extra={"status": bag.status})
+    dose.status, dose.verified_by_id, dose.verified_at = "verified", user.id, utcnow()
+    from lims.chainofcustody import services as custody
+    bag.status = "verified"
+    custody.record_bag_event(user, bag, "prepared", "verified", bag.location, holder=bag.holder)
+    auth.record_signature(user, "verified", dose)
+    audit.record("dose.verified", dose)
+    db.session.commit()
+    return dose
+
+
+def worklist():
+    return db.session.scalars(select(Dose).where(Dose.status.in_(("planned", "prepared", "verified")))
+                              .order_by(Dose.id)).all()
+
+
+def bag_payload(bag):
+    return barcodes.bag_payload(bag.lot.din, bag.lot.check_character, bag.lot.product.code, bag.division)
+
+
+def bag_view(bag):
+    return {"id": bag.id, "code": bag.code, "scan": bag_payload(bag), "status": bag.status,
+            "volume": units.dump(bag.volume, "volume"), "subject_code": bag.subject.code,
+            "wristband": bag.subject.wristband, "lot_id": bag.lot_id, "din": bag.lot.din,
+            "check_character": bag.lot.check_character, "thawed_at": aware(bag.thawed_at).isoformat(),
+            "expires_at": aware(bag.expires_at).isoformat(), "location": bag.location,
+            "holder": bag.holder.username if bag.holder else None, "label_prints": bag.label_prints,
+            "blocked": bag.lot.blocked}
+
+
+def allocated_containers(dose):
+    return db.session.scalars(select(DoseContainer).where(DoseContainer.dose_id == dose.id)
+                              .order_by(DoseContainer.id)).all()
+
+

@@ -1,0 +1,37 @@
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from lims.auth.access import current_user, roles_required
+from lims.labels import services
+from lims.schemas import StrictSchema, text
+
+blp = Blueprint("labels", __name__, url_prefix="/api/v1", description="Bag labels", template_folder="templates")
+
+
+class LabelQuerySchema(StrictSchema):
+    reprint_reason = text(500, load_default=None)
+
+
+class BatchSchema(StrictSchema):
+    bags = fields.List(fields.String(), required=True)
+    reprint_reason = text(500, load_default=None)
+
+
+@blp.route("/bags/<code>/label.pdf", methods=["GET"])
+@roles_required("pharmacist")
+@blp.arguments(LabelQuerySchema, location="query")
+@blp.response(200, content_type="application/pdf")
+def bag_label(query, code):
+    pdf = services.print_labels(current_user(), [code], query["reprint_reason"])
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{code}.pdf"'})
+
+
+@blp.route("/labels/batch.pdf", methods=["POST"])
+@roles_required("pharmacist")
+@blp.arguments(BatchSchema)
+@blp.response(200, content_type="application/pdf")
+def batch_labels(body):
+    pdf = services.print_labels(current_user(), body["bags"], body["reprint_reason"])
+    return Response(pdf, mimetype="application/pdf")

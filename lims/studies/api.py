@@ -1,0 +1,62 @@
+from flask_smorest import Blueprint
+
+from lims.auth.access import current_user, login_required, roles_required
+from lims.studies import schemas, services
+
+blp = Blueprint("studies", __name__, url_prefix="/api/v1", description="Studies, cohorts and subjects")
+
+
+@blp.route("/studies", methods=["POST"])
+@roles_required("admin")
+@blp.arguments(schemas.StudyCreateSchema)
+@blp.response(201, schemas.StudySchema)
+def create_study(body):
+    return services.create_study(body["code"], body["title"], body["escalation"], body["cohorts"],
+                                 body["weight_cap"])
+
+
+@blp.route("/studies", methods=["GET"])
+@login_required
+@blp.response(200, schemas.StudySchema(many=True))
+def list_studies():
+    return services.list_studies()
+
+
+@blp.route("/studies/<int:study_id>", methods=["GET"])
+@login_required
+@blp.response(200, schemas.StudySchema)
+def get_study(study_id):
+    return services.get_study(study_id)
+
+
+@blp.route("/studies/<int:study_id>/cohorts/<path:cohort_name>/safety-review", methods=["POST"])
+@roles_required("investigator")
+@blp.arguments(schemas.SafetyReviewCreateSchema)
+@blp.response(201, schemas.SafetyReviewSchema)
+def sign_safety_review(body, study_id, cohort_name):
+    return services.sign_safety_review(current_user(), study_id, cohort_name, body["signature"], body["decision"],
+                                       body["notes"])
+
+
+@blp.route("/subjects", methods=["POST"])
+@roles_required("investigator")
+@blp.arguments(schemas.SubjectCreateSchema)
+@blp.response(201, schemas.SubjectSchema)
+def enrol_subject(body):
+    return services.enrol_subject(current_user(), body["study_id"], body["code"], body["wristband"], body["cohort"],
+                                  body["weight"], body["weighed_on"])
+
+
+@blp.route("/subjects/<int:subject_id>", methods=["GET"])
+@login_required
+@blp.response(200, schemas.SubjectSchema)
+def get_subject(subject_id):
+    return services.get_subject(subject_id)
+
+
+@blp.route("/subjects/<int:subject_id>/weights", methods=["POST"])
+@roles_required("investigator")
+@blp.arguments(schemas.WeightCreateSchema)
+@blp.response(201, schemas.WeightSchema)
+def record_weight(body, subject_id):
+    return services.record_weight(current_user(), subject_id, body["weight"], body["weighed_on"])

@@ -1,0 +1,99 @@
+from marshmallow import Schema, fields, validate
+
+from lims.schemas import SignedSchema, StrictSchema, text
+from lims.studies.models import ESCALATION
+from lims.units import Quantity
+
+
+class EnteredMass(Quantity):
+    """A weight as a Quantity together with what was typed ("160 lb"), which the record keeps."""
+
+    def __init__(self, **kwargs):
+        super().__init__("mass", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        q = super()._deserialize(value, attr, data, **kwargs)
+        entered = value.strip() if isinstance(value, str) else f"{value['value']} {value['unit']}"
+        return q, entered
+
+
+class CohortCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Regexp(r"^[\w .()-]{1,64}$"))
+    dose = Quantity("dose", required=True)
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000))
+
+
+class StudyCreateSchema(StrictSchema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$"))
+    title = text(256, required=True)
+    escalation = fields.String(required=True, validate=validate.OneOf(ESCALATION))
+    cohorts = fields.List(fields.Nested(CohortCreateSchema), required=True, validate=validate.Length(min=1, max=20))
+    weight_cap = Quantity("mass", load_default=None)
+
+
+class CohortStateSchema(Schema):
+    name = fields.String()
+    dose = Quantity("dose")
+    size = fields.Integer()
+    enrolled = fields.Integer()
+    infused = fields.Integer()
+    status = fields.String()
+
+
+class StudySchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    title = fields.String()
+    escalation = fields.String()
+    weight_cap = Quantity("mass", allow_none=True)
+    cohorts = fields.Method("_cohorts")
+
+    def _cohorts(self, study):
+        from lims.studies.services import cohort_states
+        return CohortStateSchema(many=True).dump(cohort_states(study))
+
+
+class SubjectCreateSchema(StrictSchema):
+    study_id = fields.Integer(required=True, strict=True)
+    code = fields.String(required=True, validate=validate.Regexp(r"^[\w-]{1,32}$"))
+    wristband = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    cohort = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    weight = EnteredMass(required=True)
+    weighed_on = fields.Date(required=True)
+
+
+class WeightCreateSchema(StrictSchema):
+    weight = EnteredMass(required=True)
+    weighed_on = fields.Date(required=True)
+
+
+class WeightSchema(Schema):
+    id = fields.Integer()
+    weight = Quantity("mass")
+    entered = fields.String()
+    weighed_on = fields.Date()
+
+
+class SubjectSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    wristband = fields.String()
+    study_id = fields.Integer()
+    cohort = fields.Function(lambda s: s.cohort.name)
+    weights = fields.List(fields.Nested(WeightSchema))
+
+
+class SafetyReviewCreateSchema(SignedSchema):
+    decision = fields.String(load_default="proceed", validate=validate.OneOf(("proceed", "stop")))
+    notes = text(2000, load_default=None)
+
+
+class SafetyReviewSchema(Schema):
+    id = fields.Integer()
+    cohort = fields.Function(lambda r: r.cohort.name)
+    decision = fields.String()
+    notes = fields.String(allow_none=True)
+    signature = fields.Function(lambda r: {"printed_name": r.signature.printed_name, "meaning": r.signature.meaning,
+                                           "signed_at": r.signature.signed_at.isoformat()})
+
+

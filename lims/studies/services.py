@@ -1,0 +1,166 @@
+"""Studies, cohorts and their escalation gates, enrolment and weights (SPEC §6)."""
+from sqlalchemy import func, select
+
+from lims import units
+from lims.audit import services as audit
+from lims.auth import services as auth
+from lims.errors import Conflict, NotFound, invalid
+from lims.extensions import db
+from lims.studies.models import Cohort, SafetyReview, Study, Subject, SubjectWeight
+from lims.timeutil import site_today
+
+
+def create_study(code, title, escalation, cohorts, weight_cap=None):
+    if db.session.scalar(select(Study.id).where(Study.code == code)) is not None:
+        raise Conflict(f"study {code} exists", code="study_exists")
+    names = [c["name"] for c in cohorts]
+    if len(set(names)) != len(names):
+        raise invalid("cohorts", "cohort names must be unique within a study")
+    study = Study(code=code, title=title, escalation=escalation,
+                  weight_cap_kg=units.magnitude(weight_cap, "mass") if weight_cap is not None else None)
+    study.cohorts = [Cohort(position=i, name=c["name"], dose_cells_per_kg=units.magnitude(c["dose"], "dose"),
+                            size=c["size"]) for i, c in enumerate(cohorts, start=1)]
+    db.session.add(study)
+    audit.record("study.created", study)
+    db.session.commit()
+    return study
+
+
+def get_study(study_id):
+    study = db.session.get(Study, study_id)
+    if study is None:
+        raise NotFound(f"no study {study_id}", code="study_not_found")
+    return study
+
+
+def list_studies():
+    return db.session.scalars(select(Study).order_by(Study.id)).all()
+
+
+def cohort_by_name(study, name, lock=False):
+    query = select(Cohort).where(Cohort.study_id == study.id, Cohort.name == name)
+    cohort = db.session.scalar(query.with_for_update() if lock else query)
+    if cohort is None:
+        raise NotFound(f"study {study.code} has no cohort {name!r}", code="cohort_not_found")
+    return cohort
+
+
+def _counts(study):
+    from lims.doses.models import Bag
+    enrolled = dict(db.session.execute(
+        select(Subject.cohort_id, func.count()).where(Subject.study_id == study.id).group_by(Subject.cohort_id)).all())
+    infused = dict(db.session.execute(
+        select(Subject.cohort_id, func.count(func.distinct(Bag.subject_id))).join(Bag, Bag.subject_id == Subject.id)
+        .where(Subject.study_id == study.id, Bag.status == "infused").group_by(Subject.cohort_id)).all())
+    return enrolled, infused
+
+
+def cohort_states(study):
+    """Each cohort with its enrolment and status: not_open, open, full, awaiting_review, reviewed or stopped.
+
+    Sequential escalation opens a cohort only when the one before it is full, every subject in it infused and its
+    safety review signed with the decision to proceed.
+    """
+    enrolled, infused = _counts(study)
+    states, previous = [], None
+    for cohort in study.cohorts:
+        n, done = enrolled.get(cohort.id, 0), infused.get(cohort.id, 0)
+        opened = study.escalation == "none" or previous is None or (
+            previous["review"] is not None and previous["review"].decision == "proceed")
+        full, wholly_infused = n >= cohort.size, n >= cohort.size and done >= cohort.size
+        if not opened:
+            status = "not_open"
+        elif cohort.review is not None:
+            status = "reviewed" if cohort.review.decision == "proceed" else "stopped"
+        elif full and wholly_infused and study.escalation == "sequential":
+            status = "awaiting_review"
+        elif full:
+            status = "full"
+        else:
+            status = "open"
+        state = {"cohort": cohort, "name": cohort.name, "dose": cohort.dose, "size": cohort.size, "enrolled": n,
+                 "infused": done, "status": status, "review": cohort.review, "wholly_infused": wholly_infused}
+        states.append(state)
+        previous = state
+    return states
+
+
+def state_of(study, cohort):
+    return next(s for s in cohort_states(study) if s["cohort"].id == cohort.id)
+
+
+def enrol_subject(user, study_id, code, wristband, cohort_name, weight, weighed_on):
+    study = get_study(study_id)
+    cohort = cohort_by_name(study, cohort_name, lock=True)  # the lock makes "one place left" hold for one subject
+    state = state_of(study, cohort)
+    if state["status"] != "open":
+        reason = {"not_open": "is not open yet (the previous cohort must be full, infused and reviewed)",
+                  "stopped": "was stopped by its safety review"}.get(state["status"], "is full")
+        raise Conflict(f"cohort {cohort.name} {reason}", code="cohort_not_open",
+                       extra={"cohort_status": state["status"]})
+    if db.session.scalar(select(Subject.id).where(Subject.wristband == wristband)) is not None:
+        raise Conflict(f"wristband {wristband} is already enrolled", code="wristband_taken")
+    if db.session.scalar(select(Subject.id).where(Subject.study_id == study.id, Subject.code == code)) is not None:
+        raise Conflict(f"subject {code} is already enrolled in {study.code}", code="subject_exists")
+    subject = Subject(study=study, cohort=cohort, code=code, wristband=wristband, enrolled_by_id=user.id)
+    db.session.add(subject)
+    audit.record("subject.enrolled", subject)
+    _add_weight(user, subject, weight, weighed_on)
+    db.session.commit()
+    return subject
+
+
+def get_subject(subject_id):
+    subject = db.session.get(Subject, subject_id)
+    if subject is None:
+        raise NotFound(f"no subject {subject_id}", code="subject_not_found")
+    return subject
+
+
+def subject_by_wristband(wristband):
+    return db.session.scalar(select(Subject).where(Subject.wristband == wristband))
+
+
+def _add_weight(user, subject, weight, weighed_on):
+    q, entered = weight
+    kg = units.magnitude(q, "mass")
+    if not 20 <= kg <= 300:
+        raise invalid("weight", f"{kg:.1f} kg is outside the plausible 20–300 kg")
+    if weighed_on > site_today():
+        raise invalid("weighed_on", "a weighing date cannot be after today")
+    row = SubjectWeight(subject=subject, weight_kg=kg, entered=entered, weighed_on=weighed_on,
+                        recorded_by_id=user.id)
+    db.session.add(row)
+    audit.record("subject.weighed", row)
+    return row
+
+
+def record_weight(user, subject_id, weight, weighed_on):
+    subject = get_subject(subject_id)
+    row = _add_weight(user, subject, weight, weighed_on)
+    db.session.commit()
+    return row
+
+
+def latest_weight(subject):
+    return db.session.scalar(select(SubjectWeight).where(SubjectWeight.subject_id == subject.id)
+                             .order_by(SubjectWeight.weighed_on.desc(), SubjectWeight.id.desc()).limit(1))
+
+
+def sign_safety_review(user, study_id, cohort_name, signature, decision="proceed", notes=None):
+    auth.authenticate_signer(user, signature)
+    study = get_study(study_id)
+    cohort = cohort_by_name(study, cohort_name, lock=True)
+    state = state_of(study, cohort)
+    if cohort.review is not None:
+        raise Conflict(f"cohort {cohort.name} was already reviewed", code="already_reviewed")
+    if not state["wholly_infused"]:
+        raise Conflict(f"cohort {cohort.name} is not yet full and wholly infused "
+                       f"({state['enrolled']}/{cohort.size} enrolled, {state['infused']} infused)",
+                       code="cohort_not_complete", extra={"cohort_status": state["status"]})
+    review = SafetyReview(cohort=cohort, decision=decision, notes=notes, reviewed_by_id=user.id)
+    db.session.add(review)
+    review.signature = auth.record_signature(user, "reviewed", review)
+    audit.record("cohort.reviewed", review)
+    db.session.commit()
+    return review
