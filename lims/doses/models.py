@@ -74,7 +74,7 @@ class Bag(db.Model):
     __tablename__ = "bags"
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in BAG_STATUSES)})", name="status"),
-        UniqueConstraint("lot_id", "division", name="division_in_lot"),
+        UniqueConstraint("lot_id", "division", name="uq_bags_division_in_lot"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

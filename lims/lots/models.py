@@ -143,7 +143,7 @@ class Container(db.Model):
     __tablename__ = "containers"
     __table_args__ = (
         CheckConstraint(_in("status", CONTAINER_STATUSES), name="status"),
-        UniqueConstraint("lot_id", "division", name="division_in_lot"),
+        UniqueConstraint("lot_id", "division", name="uq_containers_division_in_lot"),
         UniqueConstraint("freezer", "rack", "box", "position", name="one_per_position"),
     )
 

@@ -203,7 +203,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_containers')),
     sa.UniqueConstraint('code', name=op.f('uq_containers_code')),
     sa.UniqueConstraint('freezer', 'rack', 'box', 'position', name='one_per_position'),
-    sa.UniqueConstraint('lot_id', 'division', name='division_in_lot')
+    sa.UniqueConstraint('lot_id', 'division', name='uq_containers_division_in_lot')
     )
     with op.batch_alter_table('containers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_containers_lot_id'), ['lot_id'], unique=False)
@@ -371,7 +371,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bags')),
     sa.UniqueConstraint('code', name=op.f('uq_bags_code')),
     sa.UniqueConstraint('dose_id', name=op.f('uq_bags_dose_id')),
-    sa.UniqueConstraint('lot_id', 'division', name='division_in_lot')
+    sa.UniqueConstraint('lot_id', 'division', name='uq_bags_division_in_lot')
     )
     with op.batch_alter_table('bags', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bags_lot_id'), ['lot_id'], unique=False)

@@ -1,0 +1,169 @@
+"""Test helpers: users by role, an API client that signs in as them, and one-line builders of valid records."""
+import datetime as dt
+
+from lims.auth import services as auth
+from lims.extensions import db
+
+PASSWORD = "Correct-horse-2026!"
+
+ROLE_USERS = {
+    "admin": ["admin"], "tech": ["technician"], "tech2": ["technician"], "qa": ["qa"], "qa2": ["qa"],
+    "inv": ["investigator"], "pharm1": ["pharmacist"], "pharm2": ["pharmacist"], "nurse1": ["nurse"],
+    "nurse2": ["nurse"],
+}
+
+
+class Users(dict):
+    @classmethod
+    def create(cls):
+        users = cls()
+        for name, roles in ROLE_USERS.items():
+            users[name] = auth.create_user(name, f"{name.title()} Person", roles, PASSWORD)
+        db.session.expunge_all()
+        return users
+
+
+def sig(password=PASSWORD):
+    return {"password": password}
+
+
+class ApiClient:
+    """Calls /api/v1 as a named user: api.post("/lots", {...}, as_="tech")."""
+
+    def __init__(self, app, users):
+        self.app, self.users, self.client, self.tokens = app, users, app.test_client(), {}
+
+    def token(self, username):
+        if username not in self.tokens:
+            r = self.client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+            assert r.status_code == 200, r.get_json()
+            self.tokens[username] = r.get_json()["token"]
+        return self.tokens[username]
+
+    def _headers(self, as_):
+        return {"Authorization": f"Bearer {self.token(as_)}"} if as_ else {}
+
+    def get(self, path, as_=None, **kw):
+        return self.client.get("/api/v1" + path, headers=self._headers(as_), **kw)
+
+    def post(self, path, json=None, as_=None, **kw):
+        return self.client.post("/api/v1" + path, json=json, headers=self._headers(as_), **kw)
+
+
+def today():
+    return dt.date.today()
+
+
+# --- builders through the API, so tests exercise the same path clients do ------------------------------------
+
+PASSING_QC = [("viability", "90 %"), ("cell_concentration", "12e6 cell/mL"), ("cd73", "98 %"), ("cd90", "99 %"),
+              ("cd105", "97 %"), ("cd45", "0.5 %"), ("cd34", "0.3 %"), ("cd14", "0.4 %"), ("cd19", "0.2 %"),
+              ("hla_dr", "0.6 %"), ("sterility", "negative"), ("mycoplasma", "negative"),
+              ("endotoxin", "0.2 EU/mL"), ("gram_stain", "negative")]
+
+
+def make_product(api, code="S1234", stability="4 h"):
+    r = api.post("/products", {"code": code, "name": "itMSC, cryopreserved", "post_thaw_stability": stability},
+                 as_="admin")
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def make_donor(api, code="D-0001", eligibility="eligible"):
+    r = api.post("/donors", {"code": code, "eligibility": eligibility}, as_="tech")
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def make_lot(api, product="S1234", donor_id=None, containers=10, fill="5 mL", expires_on="2028-10-01", **extra):
+    if donor_id is None:
+        donor_id = make_donor(api, code=f"D-{len(api.tokens)}-{containers}-{fill[:1]}")["id"]
+    body = {"product_code": product, "donor_id": donor_id, "manufactured_on": "2026-10-01",
+            "expires_on": expires_on, "container_count": containers, "fill_volume": fill, "dmso_fraction": "10 %"}
+    body.update(extra)
+    r = api.post("/lots", body, as_="tech")
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def record_qc(api, lot_id, results=PASSING_QC, as_="tech"):
+    for test, result in results:
+        r = api.post(f"/lots/{lot_id}/qc-results", {"test": test, "result": result}, as_=as_)
+        assert r.status_code == 201, (test, r.get_json())
+
+
+def released_lot(api, **kw):
+    """A lot with a product, an eligible donor, passing QC and QA's release."""
+    if not kw.pop("product_exists", False):
+        make_product(api, code=kw.get("product", "S1234"))
+    qc = kw.pop("qc", PASSING_QC)
+    lot = make_lot(api, **kw)
+    record_qc(api, lot["id"], qc)
+    r = api.post(f"/lots/{lot['id']}/release", {"signature": sig()}, as_="qa")
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def make_study(api, code="NCT01297413", escalation="sequential", cohorts=None):
+    cohorts = cohorts or [{"name": "Tier 1", "dose": "0.5e6 cell/kg", "size": 5},
+                          {"name": "Tier 2", "dose": "1.0e6 cell/kg", "size": 5},
+                          {"name": "Tier 3", "dose": "1.5e6 cell/kg", "size": 5},
+                          {"name": "Expansion", "dose": "1.5e6 cell/kg", "size": 21}]
+    r = api.post("/studies", {"code": code, "title": "itMSC for ischemic stroke", "escalation": escalation,
+                              "cohorts": cohorts}, as_="admin")
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def enrol(api, study_id, code="S-001", wristband=None, cohort="Tier 1", weight="160 lb", weighed_on=None):
+    body = {"study_id": study_id, "code": code, "wristband": wristband or f"MRN-{code}", "cohort": cohort,
+            "weight": weight, "weighed_on": (weighed_on or today() - dt.timedelta(days=1)).isoformat()}
+    r = api.post("/subjects", body, as_="inv")
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def expansion_study(api, code="EXP-1", dose="1.5e6 cell/kg", size=21):
+    return make_study(api, code=code, escalation="none", cohorts=[{"name": "Expansion", "dose": dose, "size": size}])
+
+
+def planned_dose(api, subject_id, lot_id):
+    r = api.post("/doses", {"subject_id": subject_id, "lot_id": lot_id}, as_="pharm1")
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def prepared_dose(api, subject_id, lot_id, thawed_at=None):
+    dose = planned_dose(api, subject_id, lot_id)
+    body = {"signature": sig()}
+    if thawed_at:
+        body["thawed_at"] = thawed_at
+    r = api.post(f"/doses/{dose['id']}/prepare", body, as_="pharm1")
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def verified_bag(api, subject_id, lot_id, **kw):
+    dose = prepared_dose(api, subject_id, lot_id, **kw)
+    r = api.post(f"/doses/{dose['id']}/verify", {"signature": sig()}, as_="pharm2")
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["bag"]
+
+
+def label(api, bag_code, reason=None):
+    path = f"/bags/{bag_code}/label.pdf" + (f"?reprint_reason={reason}" if reason else "")
+    return api.get(path, as_="pharm1")
+
+
+def received_bag(api, subject_id, lot_id, ward="Ward 4"):
+    bag = verified_bag(api, subject_id, lot_id)
+    assert label(api, bag["code"]).status_code == 200
+    for event, who, where in (("dispensed", "pharm1", "Research pharmacy"), ("received", "nurse1", ward)):
+        r = api.post("/custody/events", {"bag": bag["scan"], "event": event, "location": where}, as_=who)
+        assert r.status_code == 201, r.get_json()
+    return bag
+
+
+def bedside(api, bag_scan, wristband, witness="nurse2", password=PASSWORD, as_="nurse1"):
+    return api.post("/bedside/verify", {"bag": bag_scan, "wristband": wristband,
+                                        "witness": {"username": witness, "password": password}}, as_=as_)
