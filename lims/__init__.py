@@ -3,7 +3,7 @@ import importlib
 import logging
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, g, request
 from sqlalchemy import event
 
 import config as settings
@@ -113,11 +113,14 @@ def _register_request_hooks(app):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    @app.teardown_appcontext
-    def _rollback_unfinished(exc):
-        # A request that raised leaves nothing half-written.
-        if exc is not None:
-            db.session.rollback()
+    @app.before_request
+    def _forget_previous_user():
+        g.pop("user", None)  # who is asking is settled per request, never inherited
+
+    @app.teardown_request
+    def _end_transaction(exc):
+        # Whatever a request did not commit is rolled back: nothing half-written, and no lock outlives it.
+        db.session.rollback()
 
     from lims.timeutil import iso, local
     app.jinja_env.filters["local"] = local

@@ -47,7 +47,8 @@ def bag_from_scan(scan, lock=False):
     except barcodes.ScanError as e:
         raise invalid("bag", str(e)) from None
     query = select(Bag).where(Bag.code == code)
-    bag = db.session.scalar(query.with_for_update() if lock else query)
+    # of=Bag: the bag's joined-eager relations are outer joins, which PostgreSQL refuses to lock FOR UPDATE.
+    bag = db.session.scalar(query.with_for_update(of=Bag) if lock else query)
     if bag is None:
         raise NotFound(f"no bag {code}", code="bag_not_found")
     return bag
@@ -151,7 +152,7 @@ def near_misses(limit=50):
 
 def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, reactions, signature):
     auth.authenticate_signer(nurse, signature)
-    bag = db.session.scalar(select(Bag).where(Bag.code == bag_code).with_for_update())
+    bag = db.session.scalar(select(Bag).where(Bag.code == bag_code).with_for_update(of=Bag))
     if bag is None:
         raise NotFound(f"no bag {bag_code}", code="bag_not_found")
     if bag.status != "bedside_verified":

@@ -21,7 +21,11 @@ ACTIVE_BAG = ("prepared", "verified", "dispensed", "received", "bedside_verified
 
 def get_dose(dose_id, lock=False):
     query = select(Dose).where(Dose.id == dose_id)
-    dose = db.session.scalar(query.with_for_update() if lock else query)
+    if lock:
+        # FOR UPDATE OF doses: the joined subject and lot sit on the nullable side of an outer join, which
+        # PostgreSQL refuses to lock; populate_existing so the locked read replaces any stale copy in the session.
+        query = query.with_for_update(of=Dose).execution_options(populate_existing=True)
+    dose = db.session.scalar(query)
     if dose is None:
         raise NotFound(f"no dose {dose_id}", code="dose_not_found")
     return dose

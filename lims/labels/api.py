@@ -28,6 +28,26 @@ def bag_label(query, code):
                     headers={"Content-Disposition": f'inline; filename="{code}.pdf"'})
 
 
+@blp.route("/bags/<code>/label.zpl", methods=["GET"])
+@roles_required("pharmacist")
+@blp.arguments(LabelQuerySchema, location="query")
+@blp.response(200, content_type="application/zpl")
+def bag_label_zpl(query, code):
+    """The same label as ZPL II for Zebra printers: printed and counted exactly as the PDF is (issue 5)."""
+    document = services.print_labels(current_user(), [code], query["reprint_reason"], output_format="zpl")
+    return Response(document, mimetype="application/zpl",
+                    headers={"Content-Disposition": f'attachment; filename="{code}.zpl"'})
+
+
+@blp.route("/containers/<code>/label.pdf", methods=["GET"])
+@roles_required("technician", "pharmacist")
+@blp.response(200, content_type="application/pdf")
+def container_label(code):
+    """A 2 x 1 in container label with the container code as QR (issue 5)."""
+    return Response(services.container_label(code), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{code}.pdf"'})
+
+
 @blp.route("/labels/batch.pdf", methods=["POST"])
 @roles_required("pharmacist")
 @blp.arguments(BatchSchema)

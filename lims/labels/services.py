@@ -9,9 +9,10 @@ from lims.doses.models import Bag
 from lims.doses.services import bag_payload
 from lims.errors import Conflict, NotFound, invalid
 from lims.extensions import db
-from lims.labels import render
+from lims.labels import render, zpl
 from lims.labels.models import LabelPrint
 from lims.lots import isbt
+from lims.lots.models import Container
 from lims.timeutil import local
 
 
@@ -35,14 +36,20 @@ def label_context(bag, number, reprint_reason):
         "cohort_dose": units.display(units.of(dose.cohort_dose_cells_per_kg, "dose"), "dose"),
         "delivered_cells": units.display(units.of(dose.delivered_cells, "cells"), "cells"),
         "volume": f"{bag.volume_ml:.1f} mL", "thawed_at": local(bag.thawed_at), "expires_at": local(bag.expires_at),
-        "storage_text": lot.product.storage_text, "qr_svg": render.qr_svg(bag_payload(bag)),
+        "storage_text": lot.product.storage_text, "scan": bag_payload(bag), "qr_svg": render.qr_svg(bag_payload(bag)),
         "code128_svg": render.code128_svg(isbt.code128_data(lot.din)), "code128_text": isbt.code128_data(lot.din),
         "reprint": number > 1, "number": number, "reprint_reason": reprint_reason,
     }
 
 
-def print_labels(user, codes, reprint_reason=None, output_format="pdf"):
-    """Record one print per bag and render them all into one document. Nothing is recorded if rendering fails."""
+FORMATS = ("pdf", "zpl")
+
+
+def print_labels(user, codes, reprint_reason=None, output_format="pdf", progress=None):
+    """Record one print per bag and render them all into one document (PDF bytes or ZPL text). Nothing is
+    recorded if any bag refuses or rendering fails. progress(bag_code) is called as each label is laid out."""
+    if output_format not in FORMATS:
+        raise invalid("format", f"labels print as {' or '.join(FORMATS)}")
     contexts = []
     for code in codes:
         bag = _bag_for_print(code)
@@ -55,11 +62,33 @@ def print_labels(user, codes, reprint_reason=None, output_format="pdf"):
                          reprint_reason=reason if number > 1 else None, printed_by_id=user.id)
         bag.label_prints = number
         db.session.add(row)
-        audit.record("label.reprinted" if number > 1 else "label.printed", row, reason=reason)
+        audit.record("label.reprinted" if number > 1 else "label.printed", row, reason=reason, actor=user)
         contexts.append(label_context(bag, number, reason))
+        if progress is not None:
+            progress(bag.code)
     cfg = current_app.config
-    html = render.html_for("labels/bag_label.html", labels=contexts, width_in=cfg["LIMS_LABEL_WIDTH_IN"],
-                           height_in=cfg["LIMS_LABEL_HEIGHT_IN"])
-    document = render.render_pdf(html)
+    size = {"width_in": cfg["LIMS_LABEL_WIDTH_IN"], "height_in": cfg["LIMS_LABEL_HEIGHT_IN"]}
+    if output_format == "zpl":
+        document = zpl.bag_labels(contexts, **size)
+    else:
+        document = render.render_pdf(render.html_for("labels/bag_label.html", labels=contexts, **size))
     db.session.commit()
     return document
+
+
+CONTAINER_LABEL_IN = (2, 1)
+
+
+def container_label(code):
+    """A 2 x 1 in cryovial label: the container code as QR and text, the DIN with its check character."""
+    container = db.session.scalar(select(Container).where(Container.code == code))
+    if container is None:
+        raise NotFound(f"no container {code}", code="container_not_found")
+    lot = container.lot
+    din_text, check = isbt.display(lot.din, lot.check_character)
+    context = {"code": container.code, "product_name": lot.product.name, "product_code": lot.product.code,
+               "din_display": din_text, "check_character": check, "fill_volume": f"{container.fill_volume_ml:.1f} mL",
+               "expires_on": lot.expires_on.isoformat(), "qr_svg": render.qr_svg(container.code)}
+    width, height = CONTAINER_LABEL_IN
+    return render.render_pdf(render.html_for("labels/container_label.html", c=context, width_in=width,
+                                             height_in=height))

@@ -57,7 +57,10 @@ def get_donor(donor_id):
 
 def get_lot(lot_id, lock=False):
     if lock:
-        lot = db.session.scalar(select(Lot).where(Lot.id == lot_id).with_for_update())
+        # FOR UPDATE OF lots: the joined product/donor sit on the nullable side of an outer join, which PostgreSQL
+        # refuses to lock; populate_existing so the locked read replaces any stale copy in the session.
+        lot = db.session.scalar(select(Lot).where(Lot.id == lot_id).with_for_update(of=Lot)
+                                .execution_options(populate_existing=True))
     else:
         lot = db.session.get(Lot, lot_id)
     if lot is None:
@@ -96,6 +99,8 @@ def register_lot(user, product_code, donor_id, manufactured_on, expires_on, cont
         raise invalid("expires_on", "must be after manufactured_on")
     if manufactured_on > site_today():
         raise invalid("manufactured_on", "cannot be in the future")
+    if storage:
+        _refuse_taken_positions(storage, container_count)
     din = _next_din()
     lot = Lot(din=din, check_character=isbt.check_character(din), product=product, donor=donor,
               spec=spec_in_force(), manufactured_on=manufactured_on, expires_on=expires_on,
@@ -109,20 +114,18 @@ def register_lot(user, product_code, donor_id, manufactured_on, expires_on, cont
             container.freezer, container.rack, container.box = storage["freezer"], storage["rack"], storage["box"]
             container.position = storage.get("first_position", 1) + n - 1
         db.session.add(container)
-    _refuse_taken_positions(lot)
     audit.record("lot.registered", lot)
     db.session.commit()
     return lot
 
 
-def _refuse_taken_positions(lot):
-    wanted = [(c.freezer, c.rack, c.box, c.position) for c in lot.containers if c.freezer is not None]
-    if not wanted:
-        return
-    freezer, rack, box = wanted[0][:3]
+def _refuse_taken_positions(storage, count):
+    """One container per freezer position: refuse the registration rather than stack two vials in one slot."""
+    freezer, rack, box = storage["freezer"], storage["rack"], storage["box"]
+    first = storage.get("first_position", 1)
     taken = set(db.session.scalars(select(Container.position).where(
         Container.freezer == freezer, Container.rack == rack, Container.box == box)))
-    clash = sorted(p for *_, p in wanted if p in taken)
+    clash = sorted(p for p in range(first, first + count) if p in taken)
     if clash:
         raise Conflict(f"positions {clash} of {freezer}/{rack}/{box} are occupied", code="position_occupied")
 
