@@ -10,7 +10,7 @@ from lims.audit import services as audit
 from lims.auth import services as auth
 from lims.chainofcustody.models import BedsideCheck, ContainerEvent, CustodyEvent, Infusion
 from lims.doses.models import Bag
-from lims.errors import Conflict, Forbidden, NotFound, invalid
+from lims.errors import Conflict, Forbidden, Invalid, NotFound, invalid
 from lims.extensions import db
 from lims.studies import services as studies
 from lims.timeutil import aware, utcnow
@@ -162,8 +162,10 @@ def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, r
                               .order_by(BedsideCheck.at.desc()).limit(1))
     now = utcnow()
     skew = dt.timedelta(minutes=current_app.config["LIMS_CLOCK_SKEW_MINUTES"])
-    if started_at > now + skew or completed_at > now + skew:
-        raise invalid("completed_at" if completed_at > now + skew else "started_at", "cannot be in the future")
+    future = [name for name, at in (("started_at", started_at), ("completed_at", completed_at)) if at > now + skew]
+    if future:  # name every field that is in the future, the start first
+        raise Invalid(f"{', '.join(future)}: cannot be in the future",
+                      fields={name: ["cannot be in the future"] for name in future})
     if started_at < aware(check.at) - skew:
         raise invalid("started_at", "the infusion cannot start before the bedside check")
     if completed_at < started_at:

@@ -17,7 +17,7 @@ from lims.timeutil import local
 
 
 def _bag_for_print(code):
-    bag = db.session.scalar(select(Bag).where(Bag.code == code).with_for_update())
+    bag = db.session.scalar(select(Bag).where(Bag.code == code).with_for_update(of=Bag))
     if bag is None:
         raise NotFound(f"no bag {code}", code="bag_not_found")
     if bag.dose.status != "verified":

@@ -57,11 +57,11 @@ def bag_label(c, width_in=4, height_in=4):
     """One ^XA ... ^XZ label from a label context (services.label_context)."""
     z = _Label(width_in, height_in)
     m = 24
-    z.text(m, m, c["product_name"], size=30, bold=True, width=470, max_lines=2)
+    z.text(m, m, c["product_name"], size=30, bold=True, width=420, max_lines=2)
     z.text(m, 92, f"Product code {c['product_code']}", size=22)
-    z.text(510, m, c["din_display"], size=32, bold=True, width=260)
-    z.box(740, m - 6, 44, 44)
-    z.text(750, m, c["check_character"], size=32, bold=True, width=40)
+    z.text(452, m, c["din_display"], size=32, bold=True, width=290)
+    z.box(748, m - 6, 44, 44)
+    z.text(757, m, c["check_character"], size=32, bold=True, width=40)
     z.box(m, 124, z.width - 2 * m, 2)
     rows = [("Subject", f"{c['subject_code']} / wristband {c['wristband']}"), ("Cohort dose", c["cohort_dose"]),
             ("Delivered cells", c["delivered_cells"]), ("Final volume", c["volume"]),

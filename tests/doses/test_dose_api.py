@@ -335,3 +335,72 @@ def test_a_planned_dose_cannot_be_verified(api, subject):
 
 def test_unknown_dose_is_404(api):
     assert api.get("/doses/9999", as_="pharm1").status_code == 404
+
+
+# --- the weight's age and the study's weight cap ----------------------------------------------------------------
+
+def test_a_weight_exactly_14_days_old_is_used(api, study):
+    from lims.timeutil import site_today
+    s = enrol(api, study["id"], code="S-14", cohort="Expansion", weight="80 kg",
+              weighed_on=site_today() - dt.timedelta(days=14))
+    r = plan(api, s["id"], released_lot(api)["id"])
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["dosing_weight"] == {"value": 80.0, "unit": "kg"}
+
+
+def test_a_weight_15_days_old_is_refused(api, study):
+    from lims.timeutil import site_today
+    s = enrol(api, study["id"], code="S-15", cohort="Expansion", weighed_on=site_today() - dt.timedelta(days=15))
+    r = plan(api, s["id"], released_lot(api)["id"])
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "weight_too_old"
+
+
+def test_the_latest_weight_is_the_dosing_weight(api, subject):
+    r = api.post(f"/subjects/{subject['id']}/weights", {"weight": "70 kg", "weighed_on": dt.date.today().isoformat()},
+                 as_="inv")
+    assert r.status_code == 201
+    r = plan(api, subject["id"], released_lot(api)["id"])
+    assert r.get_json()["dosing_weight"] == {"value": 70.0, "unit": "kg"}
+    assert r.get_json()["target_cells"]["value"] == pytest.approx(1.05e8)
+
+
+def test_the_study_weight_cap_limits_the_dosing_weight(api):
+    r = api.post("/studies", {"code": "CAP-1", "title": "capped", "escalation": "none", "weight_cap": "100 kg",
+                              "cohorts": [{"name": "Expansion", "dose": "1.5e6 cell/kg", "size": 5}]}, as_="admin")
+    assert r.status_code == 201, r.get_json()
+    s = enrol(api, r.get_json()["id"], cohort="Expansion", weight="150 kg")
+    r = plan(api, s["id"], released_lot(api, containers=10)["id"])
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["dosing_weight"] == {"value": 100.0, "unit": "kg"}
+    assert r.get_json()["target_cells"]["value"] == pytest.approx(1.5e8)
+
+
+# --- what changed between plan and preparation ------------------------------------------------------------------
+
+def test_a_plan_made_stale_by_a_new_weight_is_refused_at_preparation(api, subject):
+    lot = released_lot(api)
+    dose = planned_dose(api, subject["id"], lot["id"])
+    r = api.post(f"/subjects/{subject['id']}/weights", {"weight": "90 kg", "weighed_on": dt.date.today().isoformat()},
+                 as_="inv")
+    assert r.status_code == 201
+    r = prepare(api, dose["id"])
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "plan_out_of_date"
+    assert_nothing_allocated(api, lot["id"])
+
+
+def test_a_lot_held_after_planning_is_refused_at_preparation(api, subject):
+    lot = released_lot(api)
+    dose = planned_dose(api, subject["id"], lot["id"])
+    r = api.post(f"/lots/{lot['id']}/hold", {"signature": sig(), "reason": "sterility investigation"}, as_="qa")
+    assert r.status_code == 200, r.get_json()
+    r = prepare(api, dose["id"])
+    assert r.status_code == 409
+    assert r.get_json()["error"]["code"] == "lot_not_released" and r.get_json()["status"] == "on_hold"
+    assert_nothing_allocated(api, lot["id"])
+
+
+def test_only_a_pharmacist_prepares(api, subject):
+    lot = released_lot(api)
+    dose = planned_dose(api, subject["id"], lot["id"])
+    assert prepare(api, dose["id"], as_="nurse1").status_code == 403
+    assert_nothing_allocated(api, lot["id"])
