@@ -20,7 +20,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import weasyprint  # noqa: E402
-from flask import g  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
@@ -36,10 +35,6 @@ FAST_HASH = {"LIMS_ARGON2_MEMORY_KIB": 1024, "LIMS_ARGON2_TIME_COST": 1}
 
 
 def build(app, n_bags):
-    @app.before_request
-    def _fresh_user():  # one app context stays pushed here, as in the tests: never reuse g.user across requests
-        g.pop("user", None)
-
     users = Users.create()
     api = ApiClient(app, users)
     lot = released_lot(api, containers=3 * n_bags + 3)

@@ -28,6 +28,9 @@ DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lims_test') THEN
     CREATE ROLE lims_test LOGIN CREATEDB PASSWORD 'lims_test';
   END IF;
+  IF NOT pg_has_role('lims_test', 'pg_signal_backend', 'member') THEN
+    GRANT pg_signal_backend TO lims_test;  -- DROP DATABASE ... WITH (FORCE) ends stray test connections
+  END IF;
 END $$;
 SQL
 export LIMS_TEST_PG_URL="postgresql://lims_test:lims_test@127.0.0.1:$port/postgres"

@@ -1,7 +1,6 @@
 """SPEC §8: two pharmacists can never take the same container (PostgreSQL only: SQLite serialises writers)."""
 import threading
 
-from flask import g
 from sqlalchemy import func, select
 
 from lims.doses.models import Bag, DoseContainer
@@ -11,17 +10,8 @@ from tests.conftest import make_app
 from tests.support import ApiClient, Users, enrol, expansion_study, planned_dose, released_lot, sig
 
 
-def _fresh_user_per_request(app):
-    # See tests/doses/conftest.py: lims.auth.access caches the user on the application context's `g`.
-    @app.before_request
-    def _forget():
-        g.pop("user", None)
-
-
 def test_two_pharmacists_preparing_from_the_last_container_at_once_get_one_bag(postgresql_database):
     apps = [make_app(postgresql_database.url), make_app(postgresql_database.url)]
-    for app in apps:
-        _fresh_user_per_request(app)
     with apps[0].app_context():
         api = ApiClient(apps[0], Users.create())
         lot = released_lot(api, containers=1, fill="50 mL")  # one container holds one worked-example dose

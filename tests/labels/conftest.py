@@ -4,24 +4,9 @@ import io
 import pypdfium2
 import pytest
 import zxingcpp
-from flask import g
 from pypdf import PdfReader
 
 from tests.support import enrol, expansion_study, released_lot, verified_bag
-
-
-@pytest.fixture(autouse=True)
-def _user_per_request(request):
-    """tests/conftest.py keeps one app context pushed for the whole test, so Flask reuses it (and its `g`) for
-    every test-client request and lims.auth.access.current_user's g.user cache would make every request act as
-    the first caller. In production each request has its own context; this restores that. (Reported: the fix
-    belongs in lims/auth/access.py or lims/__init__.py.)"""
-    if "app" not in request.fixturenames:
-        return  # a unit test: no app, no database
-
-    @request.getfixturevalue("app").before_request
-    def _fresh_user():
-        g.pop("user", None)
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """User text on a label is printed as text, never obeyed as markup, and rendering fetches nothing but the project's
 own assets (SPEC §9)."""
 import re
-from urllib.parse import unquote, urlparse
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 from sqlalchemy import select

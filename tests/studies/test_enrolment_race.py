@@ -2,7 +2,6 @@
 import datetime as dt
 import threading
 
-from flask import g
 from sqlalchemy import func, select
 
 from lims.extensions import db
@@ -13,10 +12,6 @@ from tests.support import ApiClient, Users, enrol, expansion_study
 
 def test_two_enrolments_into_the_last_place_at_once_admit_one(postgresql_database):
     apps = [make_app(postgresql_database.url), make_app(postgresql_database.url)]
-    for app in apps:
-        @app.before_request
-        def _forget():  # see tests/studies/conftest.py
-            g.pop("user", None)
     with apps[0].app_context():
         api = ApiClient(apps[0], Users.create())
         study = expansion_study(api, size=2)
