@@ -6,7 +6,7 @@ from sqlalchemy import func, select, update
 
 from lims.doses.models import Bag, Dose
 from lims.extensions import db
-from lims.lots.models import Container, Lot
+from lims.lots.models import Lot
 from tests.support import (PASSING_QC, enrol, expansion_study, make_lot, make_product, planned_dose, record_qc,
                            released_lot, sig)
 
