@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 from lims.chainofcustody.models import BedsideCheck, CustodyEvent
 from lims.doses.models import Bag
 from lims.extensions import db
-from tests.chainofcustody.conftest import one_user_per_request
 from tests.conftest import make_app
 from tests.support import ApiClient, PASSWORD, Users, enrol, expansion_study, received_bag, released_lot
 
@@ -44,7 +43,6 @@ def _setup(url):
     ctx = app.app_context()
     ctx.push()
     users = Users.create()
-    one_user_per_request(app)
     api = ApiClient(app, users)
     lot = released_lot(api)
     study = expansion_study(api)
