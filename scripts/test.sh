@@ -39,7 +39,7 @@ export LIMS_PG_CLUSTER="$pg_version main"
 
 mkdir -p test-artifacts
 set +e
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -n 2 "$@"
 rc=$?
 set -e
 # Exit code 5 means pytest collected no tests: that is a failure here, never a pass.
