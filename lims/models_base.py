@@ -1,5 +1,4 @@
 """Column types shared by every domain."""
-import datetime as dt
 
 from sqlalchemy.types import DateTime, TypeDecorator
 

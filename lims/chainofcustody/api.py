@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 
 from lims.auth.access import current_user, login_required, roles_required
 from lims.chainofcustody import schemas, services, trace
-from lims.doses.services import bag_view
+from lims.doses.services import bag_by_code, bag_view
 from lims.lots import services as lots
 from lims.studies import services as studies
 from lims.timeutil import iso
@@ -25,14 +25,14 @@ def record_custody_event(body):
 @login_required
 @blp.response(200)
 def bag_custody(code):
-    return [trace.event_view(e) for e in services.custody_timeline(services.bag_by_code(code))]
+    return [trace.event_view(e) for e in services.custody_timeline(bag_by_code(code))]
 
 
 @blp.route("/bags/<code>", methods=["GET"])
 @login_required
 @blp.response(200)
 def get_bag(code):
-    return bag_view(services.bag_by_code(code))
+    return bag_view(bag_by_code(code))
 
 
 @blp.route("/bedside/verify", methods=["POST"])

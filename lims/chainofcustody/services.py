@@ -9,8 +9,8 @@ from lims import barcodes, units
 from lims.audit import services as audit
 from lims.auth import services as auth
 from lims.chainofcustody.models import BedsideCheck, ContainerEvent, CustodyEvent, Infusion
-from lims.doses.models import Bag
-from lims.errors import Conflict, Forbidden, Invalid, NotFound, invalid
+from lims.doses.services import bag_by_code
+from lims.errors import Conflict, Forbidden, Invalid, invalid
 from lims.extensions import db
 from lims.studies import services as studies
 from lims.timeutil import aware, utcnow
@@ -46,12 +46,7 @@ def bag_from_scan(scan, lock=False):
         code = barcodes.bag_code_from_scan(scan)
     except barcodes.ScanError as e:
         raise invalid("bag", str(e)) from None
-    query = select(Bag).where(Bag.code == code)
-    # of=Bag: the bag's joined-eager relations are outer joins, which PostgreSQL refuses to lock FOR UPDATE.
-    bag = db.session.scalar(query.with_for_update(of=Bag) if lock else query)
-    if bag is None:
-        raise NotFound(f"no bag {code}", code="bag_not_found")
-    return bag
+    return bag_by_code(code, lock=lock)
 
 
 def _refuse_if_expired(bag, what):
@@ -87,13 +82,6 @@ def move_bag(user, scan, event, location):
 def custody_timeline(bag):
     return db.session.scalars(select(CustodyEvent).where(CustodyEvent.bag_id == bag.id)
                               .order_by(CustodyEvent.at, CustodyEvent.id)).all()
-
-
-def bag_by_code(code):
-    bag = db.session.scalar(select(Bag).where(Bag.code == code))
-    if bag is None:
-        raise NotFound(f"no bag {code}", code="bag_not_found")
-    return bag
 
 
 # --- bedside --------------------------------------------------------------------------------------------------
@@ -152,9 +140,7 @@ def near_misses(limit=50):
 
 def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, reactions, signature):
     auth.authenticate_signer(nurse, signature)
-    bag = db.session.scalar(select(Bag).where(Bag.code == bag_code).with_for_update(of=Bag))
-    if bag is None:
-        raise NotFound(f"no bag {bag_code}", code="bag_not_found")
+    bag = bag_by_code(bag_code, lock=True)
     if bag.status != "bedside_verified":
         raise Conflict(f"bag {bag.code} is {bag.status}; an infusion follows a passed bedside check",
                        code="invalid_transition", extra={"status": bag.status})

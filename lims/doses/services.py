@@ -2,7 +2,7 @@
 import datetime as dt
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from lims import barcodes, units
 from lims.audit import services as audit
@@ -29,6 +29,18 @@ def get_dose(dose_id, lock=False):
     if dose is None:
         raise NotFound(f"no dose {dose_id}", code="dose_not_found")
     return dose
+
+
+def bag_by_code(code, lock=False):
+    """The one bag lookup. With lock, the row is held FOR UPDATE and re-read, so a move sees the latest state."""
+    query = select(Bag).where(Bag.code == code)
+    if lock:
+        # of=Bag: the bag's joined-eager relations are outer joins, which PostgreSQL refuses to lock FOR UPDATE.
+        query = query.with_for_update(of=Bag).execution_options(populate_existing=True)
+    bag = db.session.scalar(query)
+    if bag is None:
+        raise NotFound(f"no bag {code}", code="bag_not_found")
+    return bag
 
 
 def _usable_lot(lot):

@@ -5,8 +5,7 @@ from sqlalchemy import select
 
 from lims import units
 from lims.audit import services as audit
-from lims.doses.models import Bag
-from lims.doses.services import bag_payload
+from lims.doses.services import bag_by_code, bag_payload
 from lims.errors import Conflict, NotFound, invalid
 from lims.extensions import db
 from lims.labels import render, zpl
@@ -17,9 +16,7 @@ from lims.timeutil import local
 
 
 def _bag_for_print(code):
-    bag = db.session.scalar(select(Bag).where(Bag.code == code).with_for_update(of=Bag))
-    if bag is None:
-        raise NotFound(f"no bag {code}", code="bag_not_found")
+    bag = bag_by_code(code, lock=True)
     if bag.dose.status != "verified":
         raise Conflict(f"dose {bag.dose_id} is {bag.dose.status}: only a verified dose's label prints",
                        code="dose_not_verified", extra={"status": bag.status})

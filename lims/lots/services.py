@@ -7,7 +7,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from lims import units
 from lims.audit import services as audit
 from lims.auth import services as auth
-from lims.errors import Conflict, Forbidden, Invalid, NotFound, invalid
+from lims.errors import Conflict, Forbidden, NotFound, invalid
 from lims.extensions import db
 from lims.lots import isbt
 from lims.lots.models import (Container, DinSequence, Donor, Lot, LotDisposition, Product, QcResult, ReleaseSpec)
