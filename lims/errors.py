@@ -84,6 +84,10 @@ def register_error_handlers(app):
     def handle_lims_error(e):
         from lims.extensions import db
         db.session.rollback()
+        if isinstance(e, NotAuthenticated) and request.method == "GET" and not _wants_json():
+            # A page asked for by someone not signed in (or whose session ended): sign in, then come back.
+            from flask import redirect, url_for
+            return redirect(url_for("main.login", next=request.full_path.rstrip("?")))
         return _respond(e.status, e.code, e.message, e.fields, e.extra)
 
     @app.errorhandler(ValidationError)

@@ -27,6 +27,8 @@ def aware(value):
 
 
 def iso(value):
+    if isinstance(value, str):  # already serialised (a signature view, an API dict)
+        return value
     value = aware(value)
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 

@@ -49,12 +49,36 @@ def home():
     return render_template("home.html", sections=work_for(user))
 
 
+# Each role's places, in the order of its work; a user with several roles sees each link once.
+NAV = (
+    ("technician", "Lots", "/lots"),
+    ("qa", "Release queue", "/lots/release-queue"),
+    ("qa", "Lots", "/lots"),
+    ("qa", "Near misses", "/near-misses"),
+    ("qa", "Recalls", "/recalls"),
+    ("investigator", "Studies", "/studies"),
+    ("pharmacist", "Doses", "/doses"),
+    ("nurse", "Ward", "/ward"),
+    ("nurse", "Bedside", "/bedside"),
+)
+
+
+def nav_links(user):
+    links, seen = [("Home", "/")], {"/"}
+    for role, label, path in NAV:
+        if user is not None and user.has_role(role) and path not in seen:
+            links.append((label, path))
+            seen.add(path)
+    return links
+
+
 @bp.app_context_processor
 def inject_user():
     try:
-        return {"me": current_user()}
+        me = current_user()
     except NotAuthenticated:
-        return {"me": None}
+        me = None
+    return {"me": me, "nav_links": nav_links(me)}
 
 
 __all__ = ["bp", "login_required"]

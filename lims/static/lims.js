@@ -1,0 +1,19 @@
+// The project's own script (CSP allows 'self' only). Opens and closes the signing dialogs.
+document.addEventListener("click", function (event) {
+  var opener = event.target.closest("[data-open-dialog]");
+  if (opener) {
+    var dialog = document.getElementById(opener.getAttribute("data-open-dialog"));
+    if (dialog && dialog.showModal) {
+      dialog.showModal();
+      var first = dialog.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) { first.focus(); }
+    }
+    return;
+  }
+  var closer = event.target.closest("[data-close-dialog]");
+  if (closer) {
+    var open = closer.closest("dialog");
+    if (open) { open.close(); }
+  }
+});
+document.documentElement.classList.add("js");
