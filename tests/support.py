@@ -167,3 +167,26 @@ def received_bag(api, subject_id, lot_id, ward="Ward 4"):
 def bedside(api, bag_scan, wristband, witness="nurse2", password=PASSWORD, as_="nurse1"):
     return api.post("/bedside/verify", {"bag": bag_scan, "wristband": wristband,
                                         "witness": {"username": witness, "password": password}}, as_=as_)
+
+
+class PageClient:
+    """A browser-less session on the pages: pages.sign_in("tech"), then pages.get("/lots")."""
+
+    def __init__(self, app):
+        self.client = app.test_client()
+        self.csrf_token = None
+
+    def sign_in(self, username, password=PASSWORD):
+        import re
+        login = self.client.get("/login").get_data(as_text=True)
+        self.csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
+        r = self.post("/login", {"username": username, "password": password})
+        assert r.status_code == 302, r.get_data(as_text=True)
+        return self
+
+    def get(self, path, **kw):
+        return self.client.get(path, **kw)
+
+    def post(self, path, data=None, **kw):
+        """Posts a form as the browser would, with the session's CSRF token."""
+        return self.client.post(path, data={"csrf_token": self.csrf_token, **(data or {})}, **kw)
