@@ -3,6 +3,7 @@ import datetime as dt
 
 from lims.auth import services as auth
 from lims.extensions import db
+from lims.timeutil import site_today
 
 PASSWORD = "Correct-horse-2026!"
 
@@ -51,7 +52,7 @@ class ApiClient:
 
 
 def today():
-    return dt.date.today()
+    return site_today()
 
 
 # --- builders through the API, so tests exercise the same path clients do ------------------------------------

@@ -7,6 +7,7 @@ from sqlalchemy import func, select, update
 from lims.doses.models import Bag, Dose
 from lims.extensions import db
 from lims.lots.models import Lot
+from lims.timeutil import site_today
 from tests.support import (PASSING_QC, enrol, expansion_study, make_lot, make_product, planned_dose, record_qc,
                            released_lot, sig)
 
@@ -78,7 +79,7 @@ def test_planning_reserves_no_container(api, subject):
 # --- refusals --------------------------------------------------------------------------------------------------
 
 def test_weight_older_than_14_days_is_refused(api, study):
-    old = dt.date.today() - dt.timedelta(days=16)
+    old = site_today() - dt.timedelta(days=16)
     s = enrol(api, study["id"], code="S-OLD", cohort="Expansion", weighed_on=old)
     lot = released_lot(api)
     r = plan(api, s["id"], lot["id"])
@@ -90,10 +91,10 @@ def test_weight_older_than_14_days_is_refused(api, study):
 
 
 def test_a_fresh_weight_makes_the_subject_plannable_again(api, study):
-    s = enrol(api, study["id"], code="S-OLD", cohort="Expansion", weighed_on=dt.date.today() - dt.timedelta(days=30))
+    s = enrol(api, study["id"], code="S-OLD", cohort="Expansion", weighed_on=site_today() - dt.timedelta(days=30))
     lot = released_lot(api)
     assert plan(api, s["id"], lot["id"]).status_code == 422
-    r = api.post(f"/subjects/{s['id']}/weights", {"weight": "80 kg", "weighed_on": dt.date.today().isoformat()},
+    r = api.post(f"/subjects/{s['id']}/weights", {"weight": "80 kg", "weighed_on": site_today().isoformat()},
                  as_="inv")
     assert r.status_code == 201
     r = plan(api, s["id"], lot["id"])
@@ -125,7 +126,7 @@ def test_lot_on_hold_is_refused_naming_its_status(api, subject):
 def test_expired_lot_is_refused(api, subject):
     lot = released_lot(api)
     db.session.execute(update(Lot).where(Lot.id == lot["id"])
-                       .values(expires_on=dt.date.today() - dt.timedelta(days=2)))
+                       .values(expires_on=site_today() - dt.timedelta(days=2)))
     db.session.commit()
     r = plan(api, subject["id"], lot["id"])
     assert r.status_code == 409
@@ -340,7 +341,6 @@ def test_unknown_dose_is_404(api):
 # --- the weight's age and the study's weight cap ----------------------------------------------------------------
 
 def test_a_weight_exactly_14_days_old_is_used(api, study):
-    from lims.timeutil import site_today
     s = enrol(api, study["id"], code="S-14", cohort="Expansion", weight="80 kg",
               weighed_on=site_today() - dt.timedelta(days=14))
     r = plan(api, s["id"], released_lot(api)["id"])
@@ -349,14 +349,13 @@ def test_a_weight_exactly_14_days_old_is_used(api, study):
 
 
 def test_a_weight_15_days_old_is_refused(api, study):
-    from lims.timeutil import site_today
     s = enrol(api, study["id"], code="S-15", cohort="Expansion", weighed_on=site_today() - dt.timedelta(days=15))
     r = plan(api, s["id"], released_lot(api)["id"])
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "weight_too_old"
 
 
 def test_the_latest_weight_is_the_dosing_weight(api, subject):
-    r = api.post(f"/subjects/{subject['id']}/weights", {"weight": "70 kg", "weighed_on": dt.date.today().isoformat()},
+    r = api.post(f"/subjects/{subject['id']}/weights", {"weight": "70 kg", "weighed_on": site_today().isoformat()},
                  as_="inv")
     assert r.status_code == 201
     r = plan(api, subject["id"], released_lot(api)["id"])
@@ -380,7 +379,7 @@ def test_the_study_weight_cap_limits_the_dosing_weight(api):
 def test_a_plan_made_stale_by_a_new_weight_is_refused_at_preparation(api, subject):
     lot = released_lot(api)
     dose = planned_dose(api, subject["id"], lot["id"])
-    r = api.post(f"/subjects/{subject['id']}/weights", {"weight": "90 kg", "weighed_on": dt.date.today().isoformat()},
+    r = api.post(f"/subjects/{subject['id']}/weights", {"weight": "90 kg", "weighed_on": site_today().isoformat()},
                  as_="inv")
     assert r.status_code == 201
     r = prepare(api, dose["id"])

@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lims.extensions import db
+from lims.timeutil import site_today
 from lims.studies.models import Subject
 from tests.support import (bedside, enrol, expansion_study, make_study, planned_dose, received_bag, released_lot,
                            sig)
@@ -12,7 +13,7 @@ from tests.support import (bedside, enrol, expansion_study, make_study, planned_
 
 def subject_body(study_id, code="S-001", wristband=None, cohort="Tier 1", weight="160 lb", weighed_on=None):
     return {"study_id": study_id, "code": code, "wristband": wristband or f"MRN-{code}", "cohort": cohort,
-            "weight": weight, "weighed_on": (weighed_on or dt.date.today() - dt.timedelta(days=1)).isoformat()}
+            "weight": weight, "weighed_on": (weighed_on or site_today() - dt.timedelta(days=1)).isoformat()}
 
 
 def cohorts(api, study_id):
@@ -175,7 +176,7 @@ def test_weight_must_be_a_mass(api, study):
 
 
 def test_weighing_date_after_today_is_422(api, study):
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    tomorrow = site_today() + dt.timedelta(days=1)
     r = api.post("/subjects", subject_body(study["id"], weighed_on=tomorrow), as_="inv")
     assert r.status_code == 422
     assert "weighed_on" in r.get_json()["error"]["fields"]
@@ -184,7 +185,7 @@ def test_weighing_date_after_today_is_422(api, study):
 
 def test_a_later_weight_with_a_future_date_is_422(api, study):
     s = enrol(api, study["id"])
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    tomorrow = site_today() + dt.timedelta(days=1)
     r = api.post(f"/subjects/{s['id']}/weights", {"weight": "70 kg", "weighed_on": tomorrow.isoformat()}, as_="inv")
     assert r.status_code == 422 and "weighed_on" in r.get_json()["error"]["fields"]
     assert len(api.get(f"/subjects/{s['id']}", as_="inv").get_json()["weights"]) == 1
@@ -192,7 +193,7 @@ def test_a_later_weight_with_a_future_date_is_422(api, study):
 
 def test_a_new_weight_is_recorded(api, study):
     s = enrol(api, study["id"])
-    r = api.post(f"/subjects/{s['id']}/weights", {"weight": "70.5 kg", "weighed_on": dt.date.today().isoformat()},
+    r = api.post(f"/subjects/{s['id']}/weights", {"weight": "70.5 kg", "weighed_on": site_today().isoformat()},
                  as_="inv")
     assert r.status_code == 201
     assert r.get_json()["weight"] == {"value": 70.5, "unit": "kg"} and r.get_json()["entered"] == "70.5 kg"
