@@ -12,6 +12,7 @@ from lims.lots import services as lots
 from lims.lots.models import Lot
 from lims.studies import services as studies
 from lims.studies.models import Study
+from lims.timeutil import site_today
 from lims.units import parse
 
 demo_cli = AppGroup("demo", help="The demo study.")
@@ -66,7 +67,7 @@ def _load_donor():
 def _load_lots():
     tech, qa = _user("tech"), _user("qa")
     donor = db.session.scalar(select(lots.Donor).where(lots.Donor.code == "D-0001"))
-    today = dt.date.today()
+    today = site_today()
     made = []
     for i in range(3):
         lot = lots.register_lot(tech, "S1234", donor.id, today - dt.timedelta(days=60 - i), today.replace(
