@@ -171,23 +171,50 @@ def bedside(api, bag_scan, wristband, witness="nurse2", password=PASSWORD, as_="
 
 
 class PageClient:
-    """A browser-less session on the pages: pages.sign_in("tech"), then pages.get("/lots")."""
+    """A browser-less session on the pages: PageClient(app).sign_in("tech"), then .get("/lots"), .post(path, form).
+
+    The test's app context outlives each request, so `g` does too, and Flask-WTF caches the CSRF token there: each
+    request drops the cached one so every session (several users may act in one test) keeps its own token.
+    """
 
     def __init__(self, app):
         self.client = app.test_client()
         self.csrf_token = None
 
-    def sign_in(self, username, password=PASSWORD):
+    def _token_from(self, path):
         import re
-        login = self.client.get("/login").get_data(as_text=True)
-        self.csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
+        markup = self.get(path).get_data(as_text=True)
+        self.csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', markup).group(1)
+
+    def sign_in(self, username, password=PASSWORD):
+        self._token_from("/login")
         r = self.post("/login", {"username": username, "password": password})
         assert r.status_code == 302, r.get_data(as_text=True)
+        self._token_from("/")  # signing in starts a new session, with a token of its own
         return self
 
     def get(self, path, **kw):
+        from flask import g
+        g.pop("csrf_token", None)
         return self.client.get(path, **kw)
 
     def post(self, path, data=None, **kw):
         """Posts a form as the browser would, with the session's CSRF token."""
+        from flask import g
+        g.pop("csrf_token", None)
         return self.client.post(path, data={"csrf_token": self.csrf_token, **(data or {})}, **kw)
+
+
+def signed_in(app, username):
+    return PageClient(app).sign_in(username)
+
+
+def text_of(markup):
+    """Text as a reader sees it: tags dropped, entities decoded, whitespace collapsed."""
+    import html
+    import re
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+def page_text(response):
+    return text_of(response.get_data(as_text=True))

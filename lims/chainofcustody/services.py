@@ -80,8 +80,10 @@ def move_bag(user, scan, event, location):
 
 
 def custody_timeline(bag):
+    # In the order the moves were recorded, which is the state machine's order: an infusion start typed to the
+    # minute may read a few seconds before the bedside check it follows (clock skew is allowed).
     return db.session.scalars(select(CustodyEvent).where(CustodyEvent.bag_id == bag.id)
-                              .order_by(CustodyEvent.at, CustodyEvent.id)).all()
+                              .order_by(CustodyEvent.id)).all()
 
 
 # --- bedside --------------------------------------------------------------------------------------------------
@@ -177,3 +179,70 @@ def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, r
     return infusion
 
 
+# --- reads for the custody pages -------------------------------------------------------------------------------
+
+def bags_in_status(*statuses, location=None):
+    """Bags in these states, the soonest post-thaw expiry first: the order a ward works in. `location` narrows."""
+    from lims.doses.models import Bag
+    query = select(Bag).where(Bag.status.in_(statuses)).order_by(Bag.expires_at, Bag.id)
+    if location:
+        query = query.where(Bag.location == location)
+    return db.session.scalars(query).all()
+
+
+def ward_names():
+    """Every place a bag has been received, for the ward picker."""
+    return db.session.scalars(select(CustodyEvent.location).where(CustodyEvent.event == "received",
+                                                                  CustodyEvent.location.is_not(None))
+                              .distinct().order_by(CustodyEvent.location)).all()
+
+
+def get_bedside_check(check_id):
+    from lims.errors import NotFound
+    check = db.session.get(BedsideCheck, check_id)
+    if check is None:
+        raise NotFound(f"no bedside check {check_id}", code="bedside_check_not_found")
+    return check
+
+
+def last_passed_check(bag):
+    return db.session.scalar(select(BedsideCheck).where(BedsideCheck.bag_id == bag.id, BedsideCheck.ok.is_(True))
+                             .order_by(BedsideCheck.at.desc(), BedsideCheck.id.desc()).limit(1))
+
+
+def infusion_of(bag):
+    return db.session.scalar(select(Infusion).where(Infusion.bag_id == bag.id))
+
+
+def failures_of(check):
+    """The failed checks a near miss recorded: [{name, message}]."""
+    return json.loads(check.failures) if check.failures else []
+
+
+def reactions_of(infusion):
+    """The reactions an infusion record lists (none without an infusion)."""
+    return json.loads(infusion.reactions) if infusion else []
+
+
+def bag_codes(bag_ids):
+    from lims.doses.models import Bag
+    ids = {i for i in bag_ids if i is not None}
+    return dict(db.session.execute(select(Bag.id, Bag.code).where(Bag.id.in_(ids))).all()) if ids else {}
+
+
+def bag_of(check):
+    from lims.doses.models import Bag
+    return db.session.get(Bag, check.bag_id)
+
+
+def recall_impact(lot):
+    """Whom a held or recalled lot reached and what it now blocks: the subjects already infused (the people to
+    notify, each with bag and infusion) and the bags not yet infused, which the lot's state stops at every move."""
+    from lims.doses.models import Bag
+    bags = db.session.scalars(select(Bag).where(Bag.lot_id == lot.id).order_by(Bag.id)).all()
+    infusions = {i.bag_id: i for i in db.session.scalars(
+        select(Infusion).where(Infusion.bag_id.in_([b.id for b in bags])))} if bags else {}
+    reached = [{"subject": b.subject, "bag": b, "infusion": infusions.get(b.id)}
+               for b in bags if b.status in ("infusing", "infused")]
+    blocked = [b for b in bags if b.status in BEFORE_INFUSING or b.status == "returned"]
+    return {"reached": reached, "blocked": blocked}

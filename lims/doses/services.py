@@ -227,3 +227,77 @@ def allocated_containers(dose):
                               .order_by(DoseContainer.id)).all()
 
 
+
+
+# --- reads for the pharmacist's pages --------------------------------------------------------------------------
+
+def current_dose_for(subject):
+    """The subject's latest dose that was not superseded (a plan, or the dose prepared from one), or None."""
+    return db.session.scalar(select(Dose).where(Dose.subject_id == subject.id, Dose.status != "superseded")
+                             .order_by(Dose.id.desc()).limit(1))
+
+
+def subjects_to_plan():
+    """Enrolled subjects with neither a current plan nor a bag in use: the first step of the pharmacy's work."""
+    from lims.studies.models import Subject
+    planned = select(Dose.subject_id).where(Dose.status == "planned")
+    dosed = select(Bag.subject_id).where(Bag.status.in_(ACTIVE_BAG))
+    return db.session.scalars(select(Subject).where(Subject.id.not_in(planned), Subject.id.not_in(dosed))
+                              .order_by(Subject.id)).all()
+
+
+def plannable_lots():
+    """Released, unexpired lots with containers in storage, soonest expiry first: [(lot, containers in storage)]."""
+    from lims.lots.models import Lot
+    in_storage = dict(db.session.execute(select(Container.lot_id, func.count()).where(
+        Container.status == "in_storage").group_by(Container.lot_id)).all())
+    released = db.session.scalars(select(Lot).where(Lot.status == "released", Lot.expires_on >= site_today())
+                                  .order_by(Lot.expires_on, Lot.id)).all()
+    return [(lot, in_storage[lot.id]) for lot in released if in_storage.get(lot.id)]
+
+
+def doses_by_step():
+    """The pharmacy worklist: subjects to plan, then doses to prepare, verify, label and dispense."""
+    def in_status(status):
+        return db.session.scalars(select(Dose).where(Dose.status == status).order_by(Dose.id)).all()
+
+    # A verified bag waits in the pharmacy until dispensed; a returned one is back there and may go out again.
+    in_pharmacy = [d for d in in_status("verified") if d.bag is not None and d.bag.status in ("verified", "returned")]
+    return {"plan": subjects_to_plan(), "prepare": in_status("planned"), "verify": in_status("prepared"),
+            "print": [d for d in in_pharmacy if d.bag.label_prints == 0],
+            "dispense": [d for d in in_pharmacy if d.bag.label_prints > 0]}
+
+
+def plan_inputs(dose):
+    """What a plan was computed from (the weight as entered, the lot's current results, the limits), so a page can
+    show the arithmetic of SPEC §7 step by step. Results corrected since the plan make preparation refuse."""
+    from lims.studies.models import SubjectWeight
+    results = lots.current_results(dose.lot)
+
+    def result(test, kind):
+        return lots.result_quantity(results[test], kind) if test in results else None
+
+    return {"weight": db.session.get(SubjectWeight, dose.weight_id),
+            "cell_concentration": result("cell_concentration", "concentration"),
+            "viability": result("viability", "percent"),
+            "endotoxin": result("endotoxin", "endotoxin_concentration"),
+            "fill_volume": dose.lot.fill_volume, "dmso_fraction": dose.lot.dmso_fraction,
+            "limits": calculation.limits_from_config(current_app.config)}
+
+
+def dose_signatures(dose):
+    """The Part 11 signatures on the dose (prepared, verified), oldest first."""
+    return auth.signatures_for("doses", dose.id)
+
+
+def plan_check(dose):
+    """For a planned dose: None when preparing it now would pass the plan's checks, else why it would be refused
+    (the same checks prepare_dose makes, so the page can warn before the pharmacist thaws anything)."""
+    try:
+        plan, _weight = compute_plan(dose.subject, dose.lot)
+    except (Conflict, Invalid) as e:
+        return e.message
+    if abs(units.magnitude(plan.volume, "volume") - dose.volume_ml) > 1e-9 or \
+            plan.containers_needed != dose.containers_needed:
+        return "the plan is out of date (weight or QC results changed); plan the dose again"
+    return None

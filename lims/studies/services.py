@@ -164,3 +164,10 @@ def sign_safety_review(user, study_id, cohort_name, signature, decision="proceed
     audit.record("cohort.reviewed", review)
     db.session.commit()
     return review
+
+
+# --- reads for the investigator's pages ------------------------------------------------------------------------
+
+def subjects_in(study):
+    """The study's subjects in enrolment order."""
+    return db.session.scalars(select(Subject).where(Subject.study_id == study.id).order_by(Subject.id)).all()

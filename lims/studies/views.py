@@ -1,0 +1,157 @@
+"""The investigator's pages (issue 4): studies and their escalation, enrolment, safety reviews, subjects and their
+weights. Thin handlers over lims.studies.services; any signed-in user reads, only an investigator writes."""
+from flask import Blueprint, flash, redirect, render_template, request
+
+from lims.auth.access import current_user, login_required, roles_required
+from lims.doses import services as doses
+from lims.doses.views import figure
+from lims.errors import LimsError
+from lims.extensions import db
+from lims.pages import load_form, refused
+from lims.studies import schemas, services
+from lims.studies.chart import enrolment_chart
+from lims.timeutil import site_today
+
+bp = Blueprint("studies_pages", __name__, template_folder="templates")
+
+
+# --- escalation in words ---------------------------------------------------------------------------------------
+
+def explain(study, state, previous, following):
+    """One sentence on where a cohort stands and what opens it or what it opens (SPEC §6)."""
+    name, n, size, done = state["name"], state["enrolled"], state["size"], state["infused"]
+    status = state["status"]
+    if status == "not_open":
+        if previous["status"] == "stopped":
+            return f"{name} will not open: {previous['name']} was stopped by its safety review."
+        return f"{name} opens when {previous['name']} is full, infused and reviewed."
+    if status == "open":
+        return f"{name} is open: {n} of {size} enrolled, {size - n} place(s) left."
+    if status == "full":
+        if study.escalation == "sequential":
+            return (f"{name} is full ({n} of {size}); {done} of {size} infused. Its safety review can be signed once "
+                    f"every subject is infused.")
+        return f"{name} is full ({n} of {size}); {done} infused."
+    if status == "awaiting_review":
+        then = f" before {following['name']} opens" if following else ""
+        return f"{name} is full and every subject infused: it awaits an investigator's signed safety review{then}."
+    signed = state["review"].signature
+    by = f" (signed by {signed.printed_name})" if signed else ""
+    if status == "stopped":
+        return f"{name} was stopped by its safety review{by}; no later cohort opens."
+    then = f"; {following['name']} is open to enrolment" if following and study.escalation == "sequential" else ""
+    return f"{name} was reviewed with the decision to proceed{by}{then}."
+
+
+def escalation_rule(study):
+    if study.escalation == "sequential":
+        return ("Sequential escalation: each cohort opens only when the one before it is full, every subject in it "
+                "infused, and its safety review signed by an investigator.")
+    return "No escalation: every cohort is open at once."
+
+
+def explained_states(study):
+    states = services.cohort_states(study)
+    for i, state in enumerate(states):
+        state["explanation"] = explain(study, state, states[i - 1] if i else None,
+                                       states[i + 1] if i + 1 < len(states) else None)
+    return states
+
+
+# --- pages -----------------------------------------------------------------------------------------------------
+
+@bp.route("/studies", methods=["GET"])
+@login_required
+def study_list():
+    studies = [(study, services.cohort_states(study)) for study in services.list_studies()]
+    return render_template("studies/index.html", studies=studies, figure=figure)
+
+
+def _study_context(study_id):
+    study = services.get_study(study_id)
+    states = explained_states(study)
+    subjects = [(s, doses.current_dose_for(s)) for s in services.subjects_in(study)]
+    return {"study": study, "states": states, "rule": escalation_rule(study), "chart": enrolment_chart(states),
+            "open_cohorts": [s for s in states if s["status"] == "open"],
+            "awaiting_review": [s for s in states if s["status"] == "awaiting_review"],
+            "subjects": subjects, "today": site_today().isoformat(), "figure": figure}
+
+
+def _refuse_on_study_page(error, study_id, action, cohort=None):
+    db.session.rollback()  # before the page is read again: nothing of the refused operation may show
+    return refused("studies/study.html", error, form=request.form, refused_action=action, refused_cohort=cohort,
+                   **_study_context(study_id))
+
+
+@bp.route("/studies/<int:study_id>", methods=["GET"])
+@login_required
+def study_page(study_id):
+    return render_template("studies/study.html", refused_action=None, refused_cohort=None,
+                           **_study_context(study_id))
+
+
+@bp.route("/studies/<int:study_id>/subjects", methods=["POST"])
+@roles_required("investigator")
+def enrol(study_id):
+    try:
+        body = load_form(schemas.SubjectCreateSchema(), request.form, study_id=study_id)
+        subject = services.enrol_subject(current_user(), study_id, body["code"], body["wristband"], body["cohort"],
+                                         body["weight"], body["weighed_on"])
+    except LimsError as e:
+        return _refuse_on_study_page(e, study_id, "enrol")
+    flash(f"{subject.code} enrolled in {subject.cohort.name} (wristband {subject.wristband}).")
+    return redirect(f"/studies/{study_id}")
+
+
+@bp.route("/studies/<int:study_id>/cohorts/<path:cohort_name>/safety-review", methods=["POST"])
+@roles_required("investigator")
+def safety_review(study_id, cohort_name):
+    try:
+        body = load_form(schemas.SafetyReviewCreateSchema(), request.form)
+        review = services.sign_safety_review(current_user(), study_id, cohort_name, body["signature"],
+                                             body["decision"], body["notes"])
+    except LimsError as e:
+        return _refuse_on_study_page(e, study_id, "review", cohort_name)
+    outcome = "escalation proceeds" if review.decision == "proceed" else "escalation stops here"
+    flash(f"Safety review of {review.cohort.name} signed: {outcome}.")
+    return redirect(f"/studies/{study_id}")
+
+
+def _subject_context(subject_id):
+    subject = services.get_subject(subject_id)
+    return {"subject": subject, "weights": list(reversed(subject.weights)), "dose": doses.current_dose_for(subject),
+            "today": site_today().isoformat(), "figure": figure}
+
+
+@bp.route("/subjects/<int:subject_id>", methods=["GET"])
+@login_required
+def subject_page(subject_id):
+    return render_template("studies/subject.html", **_subject_context(subject_id))
+
+
+@bp.route("/subjects/<int:subject_id>/weights", methods=["POST"])
+@roles_required("investigator")
+def record_weight(subject_id):
+    try:
+        body = load_form(schemas.WeightCreateSchema(), request.form)
+        row = services.record_weight(current_user(), subject_id, body["weight"], body["weighed_on"])
+    except LimsError as e:
+        db.session.rollback()
+        return refused("studies/subject.html", e, form=request.form, **_subject_context(subject_id))
+    flash(f"Weight {row.entered} ({figure(row.weight, 'mass')}) recorded for {row.weighed_on.isoformat()}.")
+    return redirect(f"/subjects/{subject_id}")
+
+
+# --- the investigator's home section ---------------------------------------------------------------------------
+
+def investigator_dashboard(user):
+    """Every study's cohorts with their escalation state; those waiting for a signed safety review first."""
+    awaiting, others = [], []
+    for study in services.list_studies():
+        for state in explained_states(study):
+            row = {"text": f"{study.code} · {state['name']}: {state['status'].replace('_', ' ')}",
+                   "detail": state["explanation"], "href": f"/studies/{study.id}"}
+            (awaiting if state["status"] == "awaiting_review" else others).append(row)
+    rows = awaiting + others
+    return {"role": "investigator", "title": "Studies and dose escalation",
+            "empty": "No study is registered yet; an administrator creates studies.", "rows": rows}

@@ -1,0 +1,68 @@
+"""The pharmacist's plan page in a real browser: prepare in the signing dialog, a second pharmacist verifies, the
+label downloads as a PDF."""
+from tests.browser.conftest import screenshot, sign_in
+from tests.support import PASSWORD, enrol, expansion_study, planned_dose, released_lot
+
+
+def sign_out(page, base_url):
+    page.click("text=Sign out")
+    page.wait_for_url(base_url + "/login")
+
+
+def sign_in_dialog(page, dialog_id, button):
+    page.click(f"button[data-open-dialog={dialog_id}]")
+    dialog = page.locator(f"#{dialog_id}")
+    assert dialog.is_visible()
+    dialog.locator("input[name='signature.password']").fill(PASSWORD)
+    dialog.locator(f"button[type=submit]:has-text('Sign: {button}')").click()
+
+
+def test_prepare_verify_and_print_a_dose_in_the_browser(live_server, page, app, api):
+    study = expansion_study(api)
+    subject = enrol(api, study["id"], code="S-001", cohort="Expansion", weight="160 lb")
+    dose = planned_dose(api, subject["id"], released_lot(api)["id"])
+    dose_url = f"{live_server}/doses/{dose['id']}"
+
+    sign_in(page, live_server, "pharm1")
+    page.goto(dose_url)
+    steps = page.locator("table.plan-steps").inner_text()
+    assert "72.5748 kg" in steps and "10.1 mL" in steps and "+0.20 %" in steps
+    assert page.locator("#prepare-dialog").is_hidden()
+    sign_in_dialog(page, "prepare-dialog", "Prepare")
+    page.wait_for_selector("text=A second pharmacist verifies it next.")
+    assert "prepared by Pharm1 Person" in page.locator("ul.signatures").inner_text()
+    assert "You prepared this dose: it must be verified by another pharmacist." in page.content()
+    screenshot(page, "dose-prepared")
+    sign_out(page, live_server)
+
+    sign_in(page, live_server, "pharm2")
+    page.goto(dose_url)
+    sign_in_dialog(page, "verify-dialog", "Verify")
+    page.wait_for_selector("text=verified by Pharm2 Person")
+    with page.expect_download() as download_info:
+        page.click("button:has-text('Print label')")
+    download = download_info.value
+    bag_code = page.locator("#bag-title").inner_text().split()[1]
+    assert download.suggested_filename == f"{bag_code}.pdf"
+    with open(download.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+    page.reload()
+    assert "Printed 1 time(s)" in page.content()
+    screenshot(page, "dose-verified-and-printed")
+
+
+def test_investigator_enrols_on_the_study_page_and_the_chart_counts_the_subject(live_server, page, app, api):
+    study = expansion_study(api, code="EXP-B", size=4)
+    enrol(api, study["id"], code="S-001", cohort="Expansion")
+    sign_in(page, live_server, "inv")
+    page.goto(f"{live_server}/studies/{study['id']}")
+    page.fill("#f-code", "S-002")
+    page.fill("#f-wristband", "MRN-0002")
+    page.fill("#f-weight", "72.5 kg")
+    page.click("button:has-text('Enrol')")
+    page.wait_for_selector("text=S-002 enrolled in Expansion (wristband MRN-0002).")
+    chart = page.locator("svg.chart")
+    assert chart.get_attribute("role") == "img"
+    assert "Expansion: 2 of 4 enrolled, 0 infused" in chart.locator("desc").text_content()
+    assert "Expansion is open: 2 of 4 enrolled, 2 place(s) left." in page.locator("ul.escalation").inner_text()
+    screenshot(page, "study-enrolment")

@@ -1,0 +1,278 @@
+"""The custody pages (issue 6): the ward, the bedside check and infusion, a bag's timeline, traces, near misses and
+recalls, on both databases.
+
+State is built through the API builders; the pages are driven as a browser would (PageClient posts forms with the
+CSRF token) and the outcome is read back through the API.
+"""
+import datetime as dt
+import re
+
+import pytest
+from flask import g
+
+from lims.doses.models import Bag
+from lims.extensions import db
+from lims.timeutil import site_zone
+from tests.chainofcustody.helpers import bag_state, custody, dispense, expire_bag, now
+from tests.support import PASSWORD, PageClient, enrol, label, received_bag, verified_bag
+
+CHECK_LABELS = ("Right subject: the wristband matches the bag", "Dose verified by a second pharmacist",
+                "Bag received on the ward", "Lot released (not on hold, not recalled)", "Within post-thaw expiry",
+                "Bag never infused before")
+
+
+@pytest.fixture
+def pages(app, users):
+    def signed_in(username):
+        # The app fixture keeps one app context for the whole test, so flask.g (where Flask-WTF caches the CSRF
+        # token) outlives each request; sign-in renews the session secret, so take the token the new session gets.
+        g.pop("csrf_token", None)
+        client = PageClient(app).sign_in(username)
+        g.pop("csrf_token", None)
+        client.csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', _text(client.get("/"))).group(1)
+        return client
+    return signed_in
+
+
+def _text(response):
+    return response.get_data(as_text=True)
+
+
+def _dispensed(api, subject, lot):
+    bag = verified_bag(api, subject["id"], lot["id"])
+    assert label(api, bag["code"]).status_code == 200
+    assert dispense(api, bag["scan"]).status_code == 201
+    return bag
+
+
+def _set_expiry(code, expires_at):
+    db.session.expire_all()
+    db.session.scalar(db.select(Bag).where(Bag.code == code)).expires_at = expires_at
+    db.session.commit()
+
+
+def _bedside_form(bag, wristband, witness="nurse2", password=PASSWORD):
+    return {"wristband": wristband, "bag": bag["scan"], "witness.username": witness, "witness.password": password}
+
+
+def _site_time(moment):
+    """A datetime-local value, to the second as the infusion form sends it."""
+    return moment.astimezone(site_zone()).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _passed(api, pages, subject, lot):
+    bag = received_bag(api, subject["id"], lot["id"])
+    nurse = pages("nurse1")
+    r = nurse.post("/bedside", _bedside_form(bag, subject["wristband"]))
+    assert r.status_code == 303, _text(r)
+    return nurse, bag, r.headers["Location"]
+
+
+def _infused(api, pages, subject, lot, reactions=""):
+    nurse, bag, _ = _passed(api, pages, subject, lot)
+    # A second on: the form carries whole seconds, and the check happened within this one.
+    start = _site_time(now() + dt.timedelta(seconds=1))
+    r = nurse.post(f"/bags/{bag['code']}/infusion", {"started_at": start, "completed_at": start,
+                                                      "volume_infused": "10.1 mL", "reactions": reactions,
+                                                      "signature.password": PASSWORD})
+    assert r.status_code == 302, _text(r)
+    return nurse, bag, r
+
+
+# --- the ward ------------------------------------------------------------------------------------------------------
+
+def test_nurse_receives_a_dispensed_bag_through_the_ward_page(api, pages, lot, subject):
+    bag = _dispensed(api, subject, lot)
+    nurse = pages("nurse1")
+    waiting = _text(nurse.get("/ward"))
+    assert "Dispensed, awaiting receipt" in waiting and bag["code"] in waiting
+
+    r = nurse.post("/ward/receive", {"location": "Ward 4", "bag": bag["scan"]})
+    assert r.status_code == 302 and r.headers["Location"] == "/ward?ward=Ward+4"
+    page = _text(nurse.get(r.headers["Location"]))
+    assert f"Bag {bag['code']} received on Ward 4 for subject S-001." in page
+    assert "No bag is on its way from the pharmacy." in page
+    received = api.get(f"/bags/{bag['code']}", as_="nurse1").get_json()
+    assert (received["status"], received["location"], received["holder"]) == ("received", "Ward 4", "nurse1")
+    assert custody(api, bag["code"])[-1]["scanned"] == bag["scan"]
+
+
+def test_ward_refuses_a_garbage_scan_and_moves_nothing(api, pages, lot, subject):
+    bag = _dispensed(api, subject, lot)
+    r = pages("nurse1").post("/ward/receive", {"location": "Ward 4", "bag": "MSC1:garbage"})
+    assert r.status_code == 422
+    assert 'role="alert"' in _text(r) and 'value="MSC1:garbage"' in _text(r)
+    assert bag_state(api, bag["code"]) == "dispensed"
+
+
+def test_ward_lists_its_bags_soonest_expiry_first_with_the_time_left(api, pages, lot, study, subject,
+                                                                     other_subject):
+    third = enrol(api, study["id"], code="S-003", wristband="MRN-0003", cohort="Expansion")
+    later = received_bag(api, subject["id"], lot["id"])
+    sooner = received_bag(api, other_subject["id"], lot["id"])
+    expired = received_bag(api, third["id"], lot["id"])
+    moment = now()
+    _set_expiry(later["code"], moment + dt.timedelta(hours=2, minutes=14, seconds=40))
+    _set_expiry(sooner["code"], moment + dt.timedelta(minutes=40, seconds=40))
+    expire_bag(expired["code"])
+
+    page = _text(pages("nurse1").get("/ward?ward=Ward+4"))
+    rows = re.findall(r'<tr>\s*<td><a href="/bags/([^"]+)">.*?<td class="time-left (\w+)">([^<]+)</td>', page, re.DOTALL)
+    assert rows == [(expired["code"], "expired", "EXPIRED"), (sooner["code"], "soon", "40 min left"),
+                    (later["code"], "ok", "2 h 14 min left")]
+
+
+def test_ward_page_and_its_scans_are_for_nurses(pages, lot):
+    assert pages("pharm1").get("/ward").status_code == 403
+    assert pages("qa").get("/bedside").status_code == 403
+
+
+# --- the bedside -----------------------------------------------------------------------------------------------
+
+def test_bedside_check_passes_through_the_page_naming_every_check(api, pages, lot, subject):
+    nurse, bag, result = _passed(api, pages, subject, lot)
+    r = nurse.get(result)
+    assert r.status_code == 200
+    page = _text(r)
+    assert '<h1 id="verdict">PASS</h1>' in page
+    assert re.findall(r'<li class="passed" data-check="(\w+)">', page) == [
+        "right_subject", "bag_verified", "bag_received", "lot_released", "within_expiry", "not_infused"]
+    assert all(text in page for text in CHECK_LABELS)
+    assert f'action="/bags/{bag["code"]}/infusion"' in page  # the infusion record follows on the same flow
+    assert bag_state(api, bag["code"]) == "bedside_verified"
+
+
+def test_bedside_stop_on_a_wrong_wristband_shows_every_failed_check_and_is_a_near_miss(
+        api, pages, lot, subject, other_subject):
+    bag = received_bag(api, subject["id"], lot["id"])
+    expire_bag(bag["code"])
+    r = pages("nurse1").post("/bedside", _bedside_form(bag, other_subject["wristband"]))
+    assert r.status_code == 409
+    page = _text(r)
+    assert '<h1 id="verdict">STOP</h1>' in page
+    assert re.findall(r'<li class="failed" data-check="(\w+)">', page) == ["right_subject", "within_expiry"]
+    assert "this bag is for subject S-001, not S-002" in page and "post-thaw expiry passed at" in page
+    assert bag_state(api, bag["code"]) == "received"
+
+    near = _text(pages("qa").get("/near-misses"))
+    assert bag["code"] in near and "MRN-0002" in near and "Nurse1 Person" in near and "Nurse2 Person" in near
+    assert re.findall(r'<li data-check="(\w+)">', near) == ["right_subject", "within_expiry"]
+
+
+def test_witness_who_is_the_scanning_nurse_is_refused_on_the_page(api, pages, lot, subject):
+    bag = received_bag(api, subject["id"], lot["id"])
+    r = pages("nurse1").post("/bedside", _bedside_form(bag, subject["wristband"], witness="nurse1"))
+    assert r.status_code == 403
+    page = _text(r)
+    assert "the witness must be a second nurse, not the one scanning" in page
+    assert 'value="MRN-0001"' in page and PASSWORD not in page  # the scans stay; the password is never sent back
+    assert bag_state(api, bag["code"]) == "received"
+    assert "No bedside near miss has been recorded." in _text(pages("qa").get("/near-misses"))
+
+
+def test_infusion_recorded_through_the_page_moves_the_bag_to_infused(api, pages, lot, subject):
+    nurse, bag, r = _infused(api, pages, subject, lot, reactions="mild chills\n\n headache \n")
+    assert r.headers["Location"] == f"/bags/{bag['code']}"
+    page = _text(nurse.get(r.headers["Location"]))
+    assert f"Infusion recorded: bag {bag['code']}, subject S-001, 10.1 mL, signed by Nurse1 Person." in page
+    assert "<li>mild chills</li><li>headache</li>" in page
+    assert bag_state(api, bag["code"]) == "infused"
+    assert [e["event"] for e in custody(api, bag["code"])][-2:] == ["infusing", "infused"]
+
+
+def test_infusion_page_refuses_an_end_before_the_start_and_keeps_the_form(api, pages, lot, subject):
+    nurse, bag, _ = _passed(api, pages, subject, lot)
+    start = now()
+    r = nurse.post(f"/bags/{bag['code']}/infusion", {
+        "started_at": _site_time(start), "completed_at": _site_time(start - dt.timedelta(minutes=2)),
+        "volume_infused": "10.1 mL", "reactions": "", "signature.password": PASSWORD})
+    assert r.status_code == 422
+    assert "the end cannot be before the start" in _text(r)
+    assert f'value="{_site_time(start)}"' in _text(r)
+    assert bag_state(api, bag["code"]) == "bedside_verified"
+
+
+# --- a bag's custody and the traces ----------------------------------------------------------------------------
+
+def test_custody_timeline_page_lists_events_in_order_with_one_mark_each(api, pages, lot, subject):
+    _, bag, _ = _infused(api, pages, subject, lot)
+    page = _text(pages("tech").get(f"/bags/{bag['code']}"))
+    order = ["prepared", "verified", "dispensed", "received", "bedside_verified", "infusing", "infused"]
+    assert re.findall(r'<tr data-event="(\w+)">', page) == order
+    assert re.findall(r'<g class="mark" data-event="(\w+)">', page) == order
+    assert 'role="img"' in page and f"<title id=\"custody-timeline-title\">Custody timeline of bag {bag['code']}" \
+        in page
+    assert f"{lot['din']}" in page and "S-001" in page and bag["scan"] in page
+
+
+def test_trace_pages_walk_lot_to_subjects_and_subject_to_donor(api, pages, lot, subject, other_subject):
+    _, infused_bag, _ = _infused(api, pages, subject, lot)
+    waiting = received_bag(api, other_subject["id"], lot["id"])
+    qa = pages("qa")
+    lot_page = _text(qa.get(f"/trace/lots/{lot['id']}"))
+    assert infused_bag["code"] in lot_page and waiting["code"] in lot_page
+    assert lot_page.count(f"{lot['din']}-S1234-C") == 10  # every container of the lot
+    subject_page = _text(qa.get(f"/trace/subjects/{subject['id']}"))
+    assert lot["donor"]["code"] in subject_page and infused_bag["code"] in subject_page
+    assert len(re.findall(r'<g class="mark"', subject_page)) == 7
+    assert qa.get("/trace/lots/999").status_code == 404
+
+
+# --- QA: recalls -------------------------------------------------------------------------------------------------
+
+def test_recall_page_lists_exactly_the_infused_subjects_after_a_recall_through_the_page(
+        api, pages, lot, subject, other_subject):
+    _, infused_bag, _ = _infused(api, pages, subject, lot)
+    waiting = received_bag(api, other_subject["id"], lot["id"])
+    qa = pages("qa")
+    r = qa.post(f"/recalls/{lot['id']}", {"reason": "donor found ineligible on look-back",
+                                          "signature.password": PASSWORD})
+    assert r.status_code == 302, _text(r)
+    page = _text(qa.get(r.headers["Location"]))
+    assert f"Subjects to notify: S-001 (bag {infused_bag['code']})." in page
+    article = re.search(rf'<article class="card" id="lot-{lot["id"]}".*?</article>', page, re.DOTALL).group(0)
+    assert re.findall(r'<tr data-subject="([^"]+)">', article) == ["S-001"]
+    assert re.findall(r'<li data-bag="([^"]+)">', article) == [waiting["code"]]
+    assert "donor found ineligible on look-back" in article
+    assert api.get(f"/lots/{lot['id']}", as_="qa").get_json()["status"] == "recalled"
+
+
+def test_recall_with_a_wrong_password_is_refused_and_the_lot_stays_released(api, pages, lot):
+    r = pages("qa").post(f"/recalls/{lot['id']}", {"reason": "look-back", "signature.password": "wrong"})
+    assert r.status_code == 401 and "wrong password" in _text(r)
+    assert api.get(f"/lots/{lot['id']}", as_="qa").get_json()["status"] == "released"
+
+
+def test_near_misses_and_recalls_are_for_qa(pages, lot):
+    assert pages("nurse1").get("/near-misses").status_code == 403
+    assert pages("nurse1").get("/recalls").status_code == 403
+
+
+# --- dashboards ------------------------------------------------------------------------------------------------
+
+def test_nurse_dashboard_shows_ward_bags_with_time_left_and_bags_on_their_way(api, pages, lot, subject,
+                                                                              other_subject):
+    nurse = pages("nurse1")
+    home = _text(nurse.get("/"))
+    assert "No bag is on the ward" in home and "No bag is on its way from the pharmacy." in home
+    on_ward = received_bag(api, subject["id"], lot["id"])
+    _set_expiry(on_ward["code"], now() + dt.timedelta(minutes=30, seconds=40))
+    coming = _dispensed(api, other_subject, lot)
+    home = _text(nurse.get("/"))
+    assert re.search(rf'{on_ward["code"]} — subject S-001</a> <span class="detail">30 min left · Ward 4', home)
+    assert re.search(rf'{coming["code"]} — subject S-002</a> <span class="detail">3 h 5\d min left · '
+                     r'from Research pharmacy', home)
+
+
+def test_qa_dashboard_shows_near_misses_and_the_subjects_to_notify(api, pages, lot, subject, other_subject):
+    qa = pages("qa")
+    home = _text(qa.get("/"))
+    assert "No bedside near miss has been recorded." in home and "No lot is on hold or recalled." in home
+    _infused(api, pages, subject, lot)
+    waiting = received_bag(api, other_subject["id"], lot["id"])
+    pages("nurse1").post("/bedside", _bedside_form(waiting, subject["wristband"]))
+    assert qa.post(f"/recalls/{lot['id']}", {"reason": "look-back", "signature.password": PASSWORD}).status_code \
+        == 302
+    home = _text(qa.get("/"))
+    assert f"bag {waiting['code']}" in home and "right subject" in home
+    assert "1 infused subject(s) to notify: S-001" in home
