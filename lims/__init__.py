@@ -43,6 +43,8 @@ def create_app(config=None, **overrides):
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
+    from lims.errors import ErrorSchema
+    api.ERROR_SCHEMA = ErrorSchema  # document the error body clients really get, not flask-smorest's default
     api.init_app(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})
     with app.app_context():

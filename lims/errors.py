@@ -3,8 +3,8 @@ import logging
 
 from flask import jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from marshmallow import INCLUDE, Schema, ValidationError, fields
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,20 @@ def error_body(status, code, message, fields=None, extra=None):
     body = {"error": {"code": code, "message": message, "fields": fields or {}}}
     body.update(extra or {})
     return body
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields", required=True)
+
+
+class ErrorSchema(Schema):
+    """error_body() as the OpenAPI document describes it; some refusals add keys beside "error" (extra)."""
+    class Meta:
+        unknown = INCLUDE
+
+    error = fields.Nested(ErrorDetailSchema, required=True)
 
 
 def _wants_json():
@@ -119,6 +133,16 @@ def register_error_handlers(app):
         # The database's own constraints are the last guard against races; the loser is told to look again.
         return _respond(409, "conflict", "The record changed or already exists (a concurrent update); "
                                          "reload and try again.")
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def handle_out_of_range(e):
+        # A number or text beyond what a column holds (an id of 2**31 on PostgreSQL, 2**63 on SQLite) is the
+        # client's input, not a fault: the database refused to store or compare it.
+        log.warning("value out of range on %s %s: %s", request.method, request.path, e)
+        from lims.extensions import db
+        db.session.rollback()
+        return _respond(422, "value_out_of_range", "A value is out of range (too large or too long).")
 
     @app.errorhandler(OperationalError)
     def handle_database_unavailable(e):

@@ -1,41 +1,24 @@
 """Two nurses at the same bag at the same instant (SPEC §16), on PostgreSQL where the row lock is real."""
-import threading
-
 from sqlalchemy import func, select
 
 from lims.chainofcustody.models import BedsideCheck, CustodyEvent
 from lims.doses.models import Bag
 from lims.extensions import db
+from tests.concurrency import api_post, run_at_once
 from tests.conftest import make_app
 from tests.support import ApiClient, PASSWORD, Users, enrol, expansion_study, received_bag, released_lot
 
 
 def _race(url, tokens, bodies):
-    """Each body sent by its own thread, app and test client, released together by a barrier."""
-    barrier = threading.Barrier(len(bodies))
-    results = [None] * len(bodies)
+    """Each body sent by its own thread, app and test client, released together."""
     apps = [make_app(url) for _ in bodies]  # built here: app creation touches process-wide extension state
-
-    def run(i):
-        app = apps[i]
-        try:
+    try:
+        return run_at_once(*(api_post(app, token, "/bedside/verify", body)
+                             for app, token, body in zip(apps, tokens, bodies)))
+    finally:
+        for app in apps:
             with app.app_context():
-                client = app.test_client()
-                barrier.wait(timeout=30)
-                r = client.post("/api/v1/bedside/verify", json=bodies[i],
-                                headers={"Authorization": f"Bearer {tokens[i]}"})
-                results[i] = (r.status_code, r.get_json())
-                db.session.remove()
                 db.engine.dispose()
-        except Exception as e:  # surfaced by the assertion below
-            results[i] = ("exception", repr(e))
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(bodies))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 def _setup(url):

@@ -1,11 +1,10 @@
 """SPEC §8: two pharmacists can never take the same container (PostgreSQL only: SQLite serialises writers)."""
-import threading
-
 from sqlalchemy import func, select
 
 from lims.doses.models import Bag, DoseContainer
 from lims.extensions import db
 from lims.lots.models import Container
+from tests.concurrency import api_post, run_at_once
 from tests.conftest import make_app
 from tests.support import ApiClient, Users, enrol, expansion_study, planned_dose, released_lot, sig
 
@@ -21,28 +20,9 @@ def test_two_pharmacists_preparing_from_the_last_container_at_once_get_one_bag(p
         tokens = [api.token("pharm1"), api.token("pharm2")]
         db.session.remove()
 
-    barrier = threading.Barrier(2)
-    results = [None, None]
-
-    def prepare(i):
-        try:
-            with apps[i].app_context():
-                client = apps[i].test_client()
-                barrier.wait(timeout=30)
-                r = client.post(f"/api/v1/doses/{doses[i]['id']}/prepare", json={"signature": sig()},
-                                headers={"Authorization": f"Bearer {tokens[i]}"})
-                results[i] = (r.status_code, r.get_json())
-                db.session.remove()
-        except Exception as e:  # surfaced by the assertions below
-            results[i] = ("exception", repr(e))
-
-    threads = [threading.Thread(target=prepare, args=(i,)) for i in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-
     try:
+        results = run_at_once(*(api_post(apps[i], tokens[i], f"/doses/{doses[i]['id']}/prepare",
+                                         {"signature": sig()}) for i in (0, 1)))
         statuses = sorted(r[0] for r in results)
         assert statuses == [200, 409], results
         loser = next(body for status, body in results if status == 409)

@@ -1,11 +1,23 @@
 """SPEC §3 and §16: races only PostgreSQL can show. Two technicians register lots at the same instant."""
-import threading
-
 from lims import units
 from lims.extensions import db
 from lims.lots import services as lots
+from tests.concurrency import api_post, run_at_once
 from tests.conftest import make_app
 from tests.support import PASSWORD, Users
+
+
+def _token(app, username):
+    with app.app_context():
+        r = app.test_client().post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+        assert r.status_code == 200, r.get_json()
+        db.session.remove()
+        return r.get_json()["token"]
+
+
+def _lot_body(donor_id):
+    return {"product_code": "S1234", "donor_id": donor_id, "manufactured_on": "2026-10-01",
+            "expires_on": "2028-10-01", "container_count": 3, "fill_volume": "5 mL"}
 
 
 def test_simultaneous_registrations_get_distinct_dins(postgresql_database):
@@ -17,38 +29,12 @@ def test_simultaneous_registrations_get_distinct_dins(postgresql_database):
         db.session.remove()
 
     rounds = 5
-    barrier = threading.Barrier(2, timeout=60)
-    results = {0: [], 1: []}
-    failures = []
-
-    def register(index, username):
-        app = apps[index]
-        try:
-            with app.app_context():
-                client = app.test_client()
-                r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-                assert r.status_code == 200, r.get_json()
-                headers = {"Authorization": f"Bearer {r.get_json()['token']}"}
-                for _ in range(rounds):
-                    body = {"product_code": "S1234", "donor_id": donor_ids[index], "manufactured_on": "2026-10-01",
-                            "expires_on": "2028-10-01", "container_count": 3, "fill_volume": "5 mL"}
-                    barrier.wait()
-                    r = client.post("/api/v1/lots", json=body, headers=headers)
-                    results[index].append((r.status_code, r.get_json()))
-                db.session.remove()
-        except BaseException as e:  # surfaced in the main thread below
-            failures.append(e)
-            barrier.abort()
-
-    threads = [threading.Thread(target=register, args=(0, "tech")),
-               threading.Thread(target=register, args=(1, "tech2"))]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
-        assert not failures, failures
-        responses = results[0] + results[1]
+        tokens = [_token(apps[0], "tech"), _token(apps[1], "tech2")]
+        responses = []
+        for _ in range(rounds):
+            responses += run_at_once(*(api_post(apps[i], tokens[i], "/lots", _lot_body(donor_ids[i]))
+                                       for i in (0, 1)))
         assert len(responses) == 2 * rounds
         assert [status for status, _ in responses] == [201] * (2 * rounds), responses
         dins = [body["din"] for _, body in responses]

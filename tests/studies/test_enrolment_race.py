@@ -1,11 +1,11 @@
 """SPEC §6: the last place in a cohort goes to one subject only (PostgreSQL only: SQLite serialises writers)."""
 import datetime as dt
-import threading
 
 from sqlalchemy import func, select
 
 from lims.extensions import db
 from lims.studies.models import Subject
+from tests.concurrency import api_post, run_at_once
 from tests.conftest import make_app
 from tests.support import ApiClient, Users, enrol, expansion_study
 
@@ -19,29 +19,10 @@ def test_two_enrolments_into_the_last_place_at_once_admit_one(postgresql_databas
         token = api.token("inv")
         db.session.remove()
 
-    barrier = threading.Barrier(2)
-    results = [None, None]
-
-    def enrol_one(i):
-        try:
-            with apps[i].app_context():
-                body = {"study_id": study["id"], "code": f"S-10{i}", "wristband": f"MRN-10{i}",
-                        "cohort": "Expansion", "weight": "70 kg",
-                        "weighed_on": (dt.date.today() - dt.timedelta(days=1)).isoformat()}
-                client = apps[i].test_client()
-                barrier.wait(timeout=30)
-                r = client.post("/api/v1/subjects", json=body, headers={"Authorization": f"Bearer {token}"})
-                results[i] = (r.status_code, r.get_json())
-                db.session.remove()
-        except Exception as e:
-            results[i] = ("exception", repr(e))
-
-    threads = [threading.Thread(target=enrol_one, args=(i,)) for i in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    bodies = [{"study_id": study["id"], "code": f"S-10{i}", "wristband": f"MRN-10{i}", "cohort": "Expansion",
+               "weight": "70 kg", "weighed_on": (dt.date.today() - dt.timedelta(days=1)).isoformat()} for i in (0, 1)]
     try:
+        results = run_at_once(*(api_post(apps[i], token, "/subjects", bodies[i]) for i in (0, 1)))
         assert sorted(r[0] for r in results) == [201, 409], results
         loser = next(body for status, body in results if status == 409)
         assert loser["error"]["code"] == "cohort_not_open" and loser["cohort_status"] == "full"
