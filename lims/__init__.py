@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Flask, g, request
 from sqlalchemy import event
+from werkzeug.routing import IntegerConverter
 
 import config as settings
 from lims.extensions import api, csrf, db, migrate
@@ -26,8 +27,18 @@ def database_uri(url):
     return url
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in every route: ids are 32-bit integers on PostgreSQL, so a larger number names no row (404 on both
+    databases) instead of reaching the database as a value it cannot compare."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config=None, **overrides):
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = RowIdConverter
     app.config.from_object(config or settings.load())
     app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config["DATABASE_URL"])
