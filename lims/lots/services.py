@@ -11,7 +11,7 @@ from lims.errors import Conflict, Forbidden, NotFound, invalid
 from lims.extensions import db
 from lims.lots import isbt
 from lims.lots.models import (Container, DinSequence, Donor, Lot, LotDisposition, Product, QcResult, ReleaseSpec)
-from lims.timeutil import site_today, utcnow
+from lims.timeutil import aware, site_today, utcnow
 
 CATEGORICAL = ("negative", "positive")
 
@@ -256,8 +256,17 @@ def _check_release(user, lot):
     if recorded is not None:
         raise Forbidden("segregation of duties: you recorded a QC result on this lot and cannot release it",
                         code="segregation_of_duties")
-    unmet = []
     evaluation = evaluate(lot)
+    unmet = release_blockers(lot, evaluation)
+    if unmet:
+        raise Conflict("release refused: " + "; ".join(u["message"] for u in unmet), code="release_refused",
+                       extra={"unmet": unmet, "evaluation": evaluation["status"]})
+
+
+def release_blockers(lot, evaluation=None):
+    """Every reason the lot cannot be released now (the list a refused release names); empty when it can be."""
+    unmet = []
+    evaluation = evaluation or evaluate(lot)
     for c in evaluation["criteria"]:
         if c["missing"]:
             unmet.append({"item": c["test"], "message": f"{c['test']}: no result (requirement {c['requirement']})"})
@@ -268,9 +277,7 @@ def _check_release(user, lot):
         unmet.append({"item": "donor_eligibility", "message": f"donor {lot.donor.code} is {lot.donor.eligibility}"})
     if lot.expires_on < site_today():
         unmet.append({"item": "expiry", "message": f"lot expired on {lot.expires_on.isoformat()}"})
-    if unmet:
-        raise Conflict("release refused: " + "; ".join(u["message"] for u in unmet), code="release_refused",
-                       extra={"unmet": unmet, "evaluation": evaluation["status"]})
+    return unmet
 
 
 def _shown(result):
@@ -296,3 +303,77 @@ def dispositions(lot):
 def is_unexpired(lot, on=None):
     return lot.expires_on >= (on or site_today())
 
+
+
+# --- reads for the pages ---------------------------------------------------------------------------------------
+
+def all_lots(status=None):
+    """Newest first; `status` narrows to one lot status."""
+    query = select(Lot).order_by(Lot.id.desc())
+    if status:
+        query = query.where(Lot.status == status)
+    return db.session.scalars(query).all()
+
+
+def all_products():
+    return db.session.scalars(select(Product).order_by(Product.code)).all()
+
+
+def all_donors():
+    return db.session.scalars(select(Donor).order_by(Donor.code)).all()
+
+
+def qc_history_with_corrections(lot):
+    """Each result with the correction that superseded it (None while it is the valid one)."""
+    rows = qc_history(lot)
+    superseded_by = {r.supersedes_id: r for r in rows if r.supersedes_id}
+    return [{"result": r, "superseded_by": superseded_by.get(r.id)} for r in rows]
+
+
+def disposition_history(lot):
+    """Each status change with who made it (an automatic hold has no signature, but it has an actor)."""
+    from lims.auth.models import User
+    rows = dispositions(lot)
+    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({d.by_id for d in rows})))}
+    return [{"disposition": d, "by": people.get(d.by_id)} for d in rows]
+
+
+def product_trend(product, tests=("viability", "cell_concentration")):
+    """Each lot of the product in order of manufacture, with its evaluation criterion for each trended test
+    (the valid result and whether it meets the lot's own specification; None where the spec has no such test)."""
+    lots = db.session.scalars(select(Lot).where(Lot.product_id == product.id)
+                              .order_by(Lot.manufactured_on, Lot.id)).all()
+    trend = []
+    for lot in lots:
+        criteria = {c["test"]: c for c in evaluate(lot)["criteria"]}
+        trend.append({"lot": lot, **{test: criteria.get(test) for test in tests}})
+    return trend
+
+
+def qc_outside_spec(since):
+    """Valid results recorded since `since` that miss their requirement, on lots still open to QC."""
+    lots = db.session.scalars(select(Lot).join(QcResult, QcResult.lot_id == Lot.id)
+                              .where(QcResult.recorded_at >= since, Lot.status.notin_(("rejected", "recalled")))
+                              .distinct().order_by(Lot.id)).all()
+    found = []
+    for lot in lots:
+        results = current_results(lot)
+        for c in evaluate(lot)["criteria"]:
+            result = results.get(c["test"])
+            if result is not None and not c["met"] and aware(result.recorded_at) >= since:
+                found.append({"lot": lot, "criterion": c, "result": result})
+    return found
+
+
+def holds():
+    """Lots on hold, each with the disposition that put it there (automatic when a late QC result failed)."""
+    found = []
+    for lot in lots_in_status("on_hold"):
+        held = [d for d in dispositions(lot) if d.to_status == "on_hold"]
+        found.append({"lot": lot, "hold": held[-1] if held else None})
+    return found
+
+
+def requirement_text(requirement):
+    """The requirement as the evaluation states it, e.g. "≥ 70 %"."""
+    return _criterion(requirement, None)["requirement"]

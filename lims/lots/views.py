@@ -1,23 +1,301 @@
-"""Lot pages for technicians and QA (issue 3): thin handlers over lims.lots.services."""
-from flask import Blueprint
+"""Lot pages for technicians and QA (issue 3): thin handlers over lims.lots.services.
 
-from lims.lots import services
+Every form is read through the API's own schema (lims.pages.load_form) and handed to the same service the API
+calls, so a page can neither accept what the API refuses nor refuse what it accepts. A refusal re-renders the page
+it came from with the reason beside the form, and the status the API would answer.
+"""
+import datetime as dt
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from lims import units
+from lims.auth.access import current_user, login_required, roles_required
+from lims.errors import LimsError, invalid
+from lims.extensions import db
+from lims.lots import chart, isbt, schemas, services
+from lims.lots.models import ELIGIBILITY, LOT_STATUSES
+from lims.pages import load_form, refused
+from lims.timeutil import utcnow
 
 bp = Blueprint("lots_pages", __name__, template_folder="templates")
 
+DEFAULT_DMSO = "10 %"  # SPEC §5 default, as the API applies it
+ATTENTION_DAYS = 14    # how far back the technician's dashboard looks for out-of-specification QC
+# What each kind of QC test takes, shown beside the result field.
+EXPECTED = {"categorical": "negative or positive", **units.CANONICAL}
+DIALOGS = {  # action -> (title, meaning, button, danger, needs a reason)
+    "release": ("Release lot", "released", "Release", False, False),
+    "reject": ("Reject lot", "rejected", "Reject", True, True),
+    "hold": ("Put lot on hold", "held", "Hold", False, True),
+    "recall": ("Recall lot", "recalled", "Recall", True, True),
+}
+
+
+@bp.context_processor
+def lot_helpers():
+    return {"din_text": lambda lot: isbt.display(lot.din, lot.check_character)[0], "shown": shown,
+            "display": units.display, "qc_value": qc_value}
+
+
+def shown(result):
+    """An evaluation result as people read it: "92 %", "12 × 10⁶ cell/mL", "negative", or an em dash."""
+    if result is None:
+        return "—"
+    if isinstance(result, dict):
+        return _quantity_text(result["value"], result["unit"])
+    return str(result)
+
+
+def qc_value(row):
+    return row.text_value if row.text_value is not None else _quantity_text(row.numeric_value, row.unit)
+
+
+def _quantity_text(value, unit):
+    # Cell counts read as millions at the bench ("12 × 10⁶ cell/mL"), the way the chart's axis shows them.
+    return f"{value / 1e6:.4g} × 10⁶ {unit}" if abs(value) >= 1e5 else f"{value:g} {unit}"
+
+
+def _din(lot):
+    """The DIN as printed, with its check character: "W1234 26 000123 3"."""
+    return " ".join(isbt.display(lot.din, lot.check_character))
+
+
+def _integers(form, *names):
+    # The API schema takes JSON integers only (strict); a form sends text. Digits become numbers here, anything
+    # else (letters, a sign, an absurd length) is left for the schema to refuse with the field named.
+    return {n: int(form[n]) for n in names if form.get(n, "").strip().isdecimal() and len(form[n].strip()) <= 9}
+
+
+# --- lot list, registration --------------------------------------------------------------------------------------
+
+def _list_context():
+    status = request.args.get("status") or None
+    if status is not None and status not in LOT_STATUSES:
+        raise invalid("status", f"choose one of {', '.join(LOT_STATUSES)}")
+    lots = services.all_lots(status)
+    return {"lots": [{"lot": lot, "evaluation": services.evaluate(lot)["status"]} for lot in lots],
+            "status": status, "default_dmso": DEFAULT_DMSO,
+            "status_options": [("", "every status")] + [(s, s.replace("_", " ")) for s in LOT_STATUSES],
+            "product_options": [(p.code, f"{p.code} — {p.name}") for p in services.all_products()],
+            "donor_options": [(d.id, f"{d.code} ({d.eligibility})") for d in services.all_donors()],
+            "eligibility_options": [(e, e) for e in ELIGIBILITY]}
+
+
+@bp.route("/lots")
+@roles_required("technician", "qa")
+def lot_list():
+    return render_template("lots/list.html", **_list_context())
+
+
+def _list_refused(error, failed):
+    db.session.rollback()  # nothing of the refused request may show on the page drawn after it
+    return refused("lots/list.html", error, form=request.form, failed=failed, **_list_context())
+
+
+@bp.route("/lots/new", methods=["POST"])
+@roles_required("technician")
+def register_lot():
+    try:
+        body = load_form(schemas.LotCreateSchema(), request.form,
+                         **_integers(request.form, "donor_id", "container_count"))
+        lot = services.register_lot(current_user(), body["product_code"], body["donor_id"], body["manufactured_on"],
+                                    body["expires_on"], body["container_count"], body["fill_volume"],
+                                    body["dmso_fraction"] or units.parse(DEFAULT_DMSO, "percent"), body["storage"])
+    except LimsError as e:
+        return _list_refused(e, "lot")
+    flash(f"Lot {_din(lot)} registered in quarantine "
+          f"with {lot.container_count} containers.")
+    return redirect(url_for(".lot_page", lot_id=lot.id))
+
+
+@bp.route("/donors/new", methods=["POST"])
+@roles_required("technician")
+def register_donor():
+    try:
+        body = load_form(schemas.DonorCreateSchema(), request.form)
+        donor = services.register_donor(body["code"], body["eligibility"])
+    except LimsError as e:
+        return _list_refused(e, "donor")
+    flash(f"Donor {donor.code} registered ({donor.eligibility}).")
+    return redirect(url_for(".lot_list"))
+
+
+# --- one lot -----------------------------------------------------------------------------------------------------
+
+def _lot_context(lot_id):
+    lot = services.get_lot(lot_id)
+    evaluation = services.evaluate(lot)
+    user = current_user()
+    actions = [a for a, (allowed, _, _) in services.TRANSITIONS.items() if lot.status in allowed]
+    return {"lot": lot, "evaluation": evaluation, "history": services.qc_history_with_corrections(lot),
+            "dispositions": services.disposition_history(lot),
+            "blockers": services.release_blockers(lot, evaluation) if "release" in actions else [],
+            "test_options": [(r.test, f"{r.test} — needs {services.requirement_text(r)} (enter {EXPECTED[r.kind]})")
+                             for r in lot.spec.requirements],
+            "can_record_qc": user.has_role("technician") and lot.status not in ("rejected", "recalled"),
+            "actions": actions if user.has_role("qa") else [], "dialogs": DIALOGS}
+
+
+@bp.route("/lots/<int:lot_id>")
+@login_required
+def lot_page(lot_id):
+    return render_template("lots/lot.html", **_lot_context(lot_id))
+
+
+def _lot_refused(lot_id, error, failed):
+    db.session.rollback()
+    return refused("lots/lot.html", error, form=request.form, failed=failed, **_lot_context(lot_id))
+
+
+@bp.route("/lots/<int:lot_id>/qc", methods=["POST"])
+@roles_required("technician")
+def record_qc(lot_id):
+    status_before = services.get_lot(lot_id).status
+    try:
+        body = load_form(schemas.QcCreateSchema(), request.form)
+        result = services.record_qc_result(current_user(), lot_id, body["test"], body["result"], body["method"],
+                                           body["reason"])
+    except LimsError as e:
+        return _lot_refused(lot_id, e, "qc")
+    lot = services.get_lot(lot_id)
+    message = (f"{result.test} {'corrected' if result.supersedes_id else 'recorded'}: {qc_value(result)}.")
+    if lot.status == "on_hold" and status_before != "on_hold":
+        message += " The lot no longer meets its specification and is now ON HOLD."
+    flash(message)
+    return redirect(url_for(".lot_page", lot_id=lot_id, _anchor="qc"))
+
+
+def _disposition_page(action):
+    @roles_required("qa")
+    def route(lot_id):
+        from_queue = request.form.get("return_to") == "queue"
+        form = request.form.copy()
+        form.pop("return_to", None)  # where to go back to is the page's business, not the record's
+        try:
+            body = load_form(schemas.DispositionRequestSchema(), form)
+            lot = services.dispose(current_user(), lot_id, action, body["signature"], body["reason"])
+        except LimsError as e:
+            if from_queue:
+                db.session.rollback()
+                return refused("lots/release_queue.html", e, form=request.form, failed=lot_id, **_queue_context())
+            return _lot_refused(lot_id, e, action)
+        flash(f"Lot {_din(lot)} is now "
+              f"{lot.status.replace('_', ' ')}, signed by {current_user().full_name}.")
+        return redirect(url_for(".release_queue") if from_queue else url_for(".lot_page", lot_id=lot_id))
+
+    route.__name__ = f"{action}_lot"
+    bp.route(f"/lots/<int:lot_id>/{action}", methods=["POST"], endpoint=f"{action}_lot")(route)
+
+
+for _action in services.TRANSITIONS:
+    _disposition_page(_action)
+
+
+# --- QA's release queue ------------------------------------------------------------------------------------------
+
+def _queue_context():
+    def row(lot):
+        evaluation = services.evaluate(lot)
+        return {"lot": lot, "evaluation": evaluation["status"],
+                "blockers": services.release_blockers(lot, evaluation)}
+
+    return {"queue": [row(lot) for lot in services.lots_in_status("quarantine")],
+            "holds": [{**row(h["lot"]), "hold": h["hold"]} for h in services.holds()]}
+
+
+@bp.route("/lots/release-queue")
+@roles_required("qa")
+def release_queue():
+    return render_template("lots/release_queue.html", **_queue_context())
+
+
+# --- product page with the QC trend ------------------------------------------------------------------------------
+
+def _limit(requirement, scale=1.0):
+    if requirement is None or requirement.kind == "categorical":
+        return None
+    value = 0.0 if requirement.rule == "positive" else requirement.limit_value / scale
+    return chart.Limit(value, services.requirement_text(requirement))
+
+
+def _points(trend, test, scale=1.0):
+    points = []
+    for row in trend:
+        lot, criterion = row["lot"], row[test]
+        result = criterion["result"] if criterion and not criterion["missing"] else None
+        points.append(chart.Point(_din(lot),
+                                  lot.manufactured_on.isoformat(),
+                                  None if result is None else result["value"] / scale,
+                                  met=bool(criterion and criterion["met"])))
+    return points
+
+
+@bp.route("/products/<code>")
+@login_required
+def product_page(code):
+    product = services.product_by_code(code)
+    trend = services.product_trend(product)
+    try:
+        spec = services.spec_in_force()
+        limits = {r.test: r for r in spec.requirements}
+    except LimsError:
+        spec, limits = None, {}  # no specification in force: the chart is drawn without a limit line
+    charts = [
+        {"caption": "Post-thaw viability (%)",
+         "svg": chart.trend_svg("trend-viability", f"{product.code} post-thaw viability (%) by lot", "%",
+                                _points(trend, "viability"), _limit(limits.get("viability")), y_max=100)},
+        {"caption": "Cell concentration (10⁶ cell/mL)",
+         "svg": chart.trend_svg("trend-concentration", f"{product.code} cell concentration (10⁶ cell/mL) by lot",
+                                "10⁶ cell/mL", _points(trend, "cell_concentration", 1e6),
+                                _limit(limits.get("cell_concentration"), 1e6))},
+    ]
+    return render_template("lots/product.html", product=product, trend=trend, charts=charts, spec=spec)
+
+
+# --- dashboards (lims.dashboard) ---------------------------------------------------------------------------------
+# One section per role (home.html names a section by its role), holding two lists drawn by lots/_dashboard.html.
+
+def _section(role, title, lists):
+    return {"role": role, "title": title, "template": "lots/_dashboard.html", "lists": lists,
+            "rows": [row for part in lists for row in part["rows"]], "empty": lists[0]["empty"]}
+
 
 def technician_dashboard(user):
-    quarantined = services.lots_in_status("quarantine")
-    return {"role": "technician", "title": "Lots in quarantine",
-            "empty": "No lot is waiting in quarantine.",
-            "rows": [{"text": f"{lot.din} {lot.check_character} — {lot.product.name}",
-                      "detail": f"{len(services.missing_tests(lot))} QC result(s) missing",
-                      "href": f"/lots/{lot.id}"} for lot in quarantined]}
+    since = utcnow() - dt.timedelta(days=ATTENTION_DAYS)
+    quarantined = [{"text": f"{_din(lot)} — {lot.product.name}",
+                    "detail": _missing_text(services.missing_tests(lot)), "href": f"/lots/{lot.id}"}
+                   for lot in services.lots_in_status("quarantine")]
+    attention = [{"text": f"{_din(f['lot'])} — {f['criterion']['test']} "
+                          f"{shown(f['criterion']['result'])}",
+                  "detail": f"needs {f['criterion']['requirement']}; lot {f['lot'].status.replace('_', ' ')}",
+                  "href": f"/lots/{f['lot'].id}#qc"} for f in services.qc_outside_spec(since)]
+    return _section("technician", "Lots in quarantine", [
+        {"title": "Waiting for QC", "empty": "No lot is waiting in quarantine.", "rows": quarantined},
+        {"title": f"QC results outside specification (last {ATTENTION_DAYS} days)",
+         "empty": f"No QC result recorded in the last {ATTENTION_DAYS} days misses its specification.",
+         "rows": attention}])
+
+
+def _missing_text(missing):
+    if not missing:
+        return "every QC result recorded"
+    return f"{len(missing)} QC result(s) missing: {', '.join(missing)}"
 
 
 def qa_dashboard(user):
-    rows = []
-    for lot in services.lots_in_status("quarantine", "on_hold"):
-        rows.append({"text": f"{lot.din} {lot.check_character} — {lot.status}",
-                     "detail": services.evaluate(lot)["status"], "href": f"/lots/{lot.id}"})
-    return {"role": "qa", "title": "Release queue and holds", "empty": "Nothing waits for QA.", "rows": rows}
+    queue = []
+    for lot in services.lots_in_status("quarantine"):
+        evaluation = services.evaluate(lot)
+        blockers = services.release_blockers(lot, evaluation)
+        queue.append({"text": f"{_din(lot)} — {lot.product.name}",
+                      "detail": f"evaluation {evaluation['status']}; "
+                                + (f"{len(blockers)} item(s) unmet or missing" if blockers else "ready to release"),
+                      "href": f"/lots/{lot.id}"})
+    holds = [{"text": f"{_din(h['lot'])} — on hold"
+                      + (" (automatic: a QC result after release failed)" if h["hold"] and h["hold"].automatic
+                         else ""),
+              "detail": (h["hold"].reason or "") if h["hold"] else "", "href": f"/lots/{h['lot'].id}"}
+             for h in services.holds()]
+    return _section("qa", "Release queue and holds", [
+        {"title": "Waiting for release", "empty": "No lot waits in quarantine for release.", "rows": queue},
+        {"title": "Lots on hold", "empty": "No lot is on hold.", "rows": holds}])

@@ -5,6 +5,7 @@ the suite covers, and one chromium per test is what costs time.
 """
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,16 +19,25 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-@pytest.fixture
-def live_server(app, users):
+@contextmanager
+def serving(app):
+    """The app on a loopback port, in a thread; yields its base URL."""
     if app.database.is_postgresql:
         pytest.skip("browser runs use SQLite; the services behind the pages run on both databases elsewhere")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     db.session.remove()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def live_server(app, users):
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
