@@ -135,6 +135,7 @@ def _register_request_hooks(app):
         # Whatever a request did not commit is rolled back: nothing half-written, and no lock outlives it.
         db.session.rollback()
 
-    from lims.timeutil import iso, local
+    from lims.timeutil import iso, local, utc_text
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["iso"] = iso
+    app.jinja_env.filters["utc"] = utc_text

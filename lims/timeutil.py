@@ -36,3 +36,11 @@ def iso(value):
 def local(value, fmt="%Y-%m-%d %H:%M %Z"):
     value = aware(value)
     return "—" if value is None else value.astimezone(site_zone()).strftime(fmt)
+
+
+def utc_text(value):
+    """A signature's time as Part 11 records it: UTC, to the second."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    value = aware(value)
+    return "—" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import json.encoder
 
 from flask import g
 from sqlalchemy import event, select
@@ -102,31 +103,69 @@ def _identity(obj):
     return key[0] if len(key) == 1 else "/".join(str(k) for k in key)
 
 
+# verify_chain() reads the rows untyped and writes canonical_row()'s text itself: json.dumps(..., ensure_ascii=False)
+# writes an int as its repr, None as null and a str through json.encoder.encode_basestring, and iso() of a UTC time
+# is its isoformat() with "Z". That is the same text without an encoder built per row, and the difference between
+# 60,000 and over 200,000 rows/s (bench/audit.py). A row whose hash this text does not match is re-read through the
+# ORM and canonical_row() before it is called broken, so the fast path never reports a break the chain does not have.
+_quote = json.encoder.encode_basestring
+_COLUMNS = (AuditEntry.seq, AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.entity,
+            AuditEntry.entity_id, AuditEntry.before, AuditEntry.after, AuditEntry.reason)
+
+
 def verify_chain(batch=5000):
     """Recompute every row's hash in order. Returns {ok, checked, first_broken, reason}."""
     prev, expected_seq, checked = GENESIS_HASH, 1, 0
-    columns = (AuditEntry.seq, AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.entity,
-               AuditEntry.entity_id, AuditEntry.before, AuditEntry.after, AuditEntry.reason, AuditEntry.prev_hash,
-               AuditEntry.hash)
-    last = 0
-    while True:
-        rows = db.session.execute(
-            select(*columns).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)).all()
-        if not rows:
-            break
+    sha256, quote, parse = hashlib.sha256, _quote, dt.datetime.fromisoformat
+    for rows in _untyped_batches(batch):
         for seq, at, actor, action, entity, entity_id, before, after, reason, prev_hash, digest in rows:
             if seq != expected_seq:
                 return _broken(checked, expected_seq, f"row {expected_seq} is missing")
             if prev_hash != prev:
                 return _broken(checked, seq, "its prev_hash does not match the previous row")
-            row = canonical_row(seq, at, actor, action, entity, entity_id, before, after, reason)
-            if chain_hash(prev, row) != digest:
+            try:
+                if at.__class__ is str:  # SQLite keeps the UTC time as text
+                    at = parse(at)
+                row = (f'[{seq},"{at.isoformat()}Z",{quote(actor)},{quote(action)},{quote(entity)},'
+                       f'{"null" if entity_id is None else quote(entity_id)},'
+                       f'{"null" if before is None else quote(before)},{"null" if after is None else quote(after)},'
+                       f'{"null" if reason is None else quote(reason)}]')
+                intact = sha256((prev + row).encode()).hexdigest() == digest
+            except (TypeError, ValueError, AttributeError):
+                intact = False
+            if not intact and not _typed_row_matches(seq, prev, digest):
                 return _broken(checked, seq, "its content does not match its hash")
-            prev, expected_seq, checked, last = digest, seq + 1, checked + 1, seq
+            prev, expected_seq, checked = digest, seq + 1, checked + 1
     head = db.session.get(AuditHead, 1)
     if head is not None and (head.seq != checked or head.hash != prev):
         return _broken(checked, checked + 1, "rows after it were removed (the chain head records more)")
     return {"ok": True, "checked": checked, "first_broken": None}
+
+
+def _untyped_batches(batch):
+    """The audit rows in sequence order, batch by batch, as the driver gives them (SQLAlchemy's Row objects and
+    type handling cost more than the hashing): `at` as a naive UTC time (PostgreSQL) or its text (SQLite)."""
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    at, mark = ("at AT TIME ZONE 'UTC'", "%s") if postgresql else ("at", "?")
+    statement = (f"SELECT seq, {at}, actor, action, entity, entity_id, before, after, reason, prev_hash, hash "
+                 f"FROM audit_log WHERE seq > {mark} ORDER BY seq LIMIT {int(batch)}")
+    cursor = db.session.connection().connection.cursor()  # the session's own connection and transaction
+    try:
+        last = 0
+        while True:
+            cursor.execute(statement, (last,))
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
+    finally:
+        cursor.close()
+
+
+def _typed_row_matches(seq, prev, digest):
+    row = db.session.execute(select(*_COLUMNS).where(AuditEntry.seq == seq)).one()
+    return chain_hash(prev, canonical_row(*row)) == digest
 
 
 def _broken(checked, seq, reason):
