@@ -136,6 +136,11 @@ def _register_request_hooks(app):
         db.session.rollback()
 
     from lims.timeutil import iso, local, utc_text
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.filters["utc"] = utc_text
+    from lims.lots.isbt import display as din_display
+    app.jinja_env.filters["din_spaced"] = lambda din: din_display(din, "")[0]
+    # A form field as the person reads it: "volume_infused" → "Volume infused", "signature.password" → "Password".
+    app.jinja_env.filters["field_label"] = lambda name: name.rsplit(".", 1)[-1].replace("_", " ").capitalize()

@@ -56,9 +56,7 @@ def load_form(schema, form, **extra):
     try:
         return schema.load(data)
     except ValidationError as e:
-        raise Invalid("Some fields need attention: " + "; ".join(
-            f"{k}: {' '.join(map(str, v))}" for k, v in _flatten(e.messages).items()),
-            fields=_flatten(e.messages)) from None
+        raise Invalid("Some fields need attention.", fields=_flatten(e.messages)) from None
 
 
 def refused(template, error, **context):

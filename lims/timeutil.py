@@ -34,6 +34,8 @@ def iso(value):
 
 
 def local(value, fmt="%Y-%m-%d %H:%M %Z"):
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     value = aware(value)
     return "—" if value is None else value.astimezone(site_zone()).strftime(fmt)
 

@@ -17,3 +17,14 @@ document.addEventListener("click", function (event) {
   }
 });
 document.documentElement.classList.add("js");
+
+// A refused form comes back with its reason in an alert: bring it into view and give it the focus, so the reason
+// is read at once instead of sitting below the fold.
+document.addEventListener("DOMContentLoaded", function () {
+  var alert = document.querySelector(".alert[role=alert]");
+  if (alert && !document.querySelector("dialog[open]")) {
+    if (!alert.hasAttribute("tabindex")) { alert.setAttribute("tabindex", "-1"); }
+    alert.scrollIntoView({block: "center"});
+    alert.focus({preventScroll: true});
+  }
+});

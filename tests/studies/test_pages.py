@@ -140,7 +140,7 @@ def test_weighing_date_in_the_future_shows_422(inv, study):
 
 def test_weight_without_a_unit_shows_422_naming_the_field(inv, study):
     r = inv.post(f"/studies/{study['id']}/subjects", enrol_form(weight="72"))
-    assert r.status_code == 422 and "weight: a unit is required" in text(r)
+    assert r.status_code == 422 and "Weight : a unit is required" in text(r)
 
 
 def test_only_an_investigator_sees_and_uses_the_enrol_form(app, study):
