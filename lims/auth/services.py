@@ -12,7 +12,7 @@ from lims.audit import services as audit
 from lims.auth.models import ROLES, ApiToken, Signature, User, UserRole
 from lims.errors import Conflict, Forbidden, Invalid, NotAuthenticated
 from lims.extensions import db
-from lims.timeutil import aware, iso, utcnow
+from lims.timeutil import aware, iso, local, utcnow
 
 MEANINGS = ("released", "rejected", "held", "recalled", "prepared", "verified", "witnessed", "administered",
             "reviewed", "approved")
@@ -68,8 +68,8 @@ def check_password(user, password, purpose):
     if not user.active:
         raise NotAuthenticated(f"account {user.username} is deactivated", code="account_inactive")
     if user.locked_until is not None and aware(user.locked_until) > now:
-        raise AccountLocked(f"account {user.username} is locked until "
-                            f"{aware(user.locked_until).isoformat(timespec='minutes')} after repeated failed entries")
+        raise AccountLocked(f"this account is locked until {local(user.locked_until, '%H:%M %Z')} after repeated "
+                            f"failed password entries; wait, or ask an administrator")
     try:
         ok = isinstance(password, str) and _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -91,8 +91,8 @@ def check_password(user, password, purpose):
                  after={"username": username, "locked": locked}, actor=user)
     db.session.commit()
     if locked:
-        raise AccountLocked(f"wrong password; account {username} is now locked for "
-                            f"{cfg['LIMS_LOCKOUT_MINUTES']} minutes")
+        raise AccountLocked(f"wrong password; after {cfg['LIMS_LOCKOUT_THRESHOLD']} failed entries this account is "
+                            f"locked for {cfg['LIMS_LOCKOUT_MINUTES']} minutes")
     raise BadPassword("wrong password" if purpose == "signature" else "invalid username or password")
 
 

@@ -128,9 +128,12 @@ def verify_at_bedside(nurse, bag_scan, wristband, witness_username, witness_pass
                          scanned=bag_scan)
         audit.record("bedside.verified", check, actor=nurse)
         auth.record_signature(witness, "witnessed", check)
+    db.session.flush()
+    # The answer is built before the commit: after it every row would be expired and read back, one statement each.
+    result = {"ok": not failures, "check_id": check.id, "bag": bag.code,
+              "checks": [{"name": name, "passed": passed} for name, passed, _m in checks], "failures": failures}
     db.session.commit()
-    return {"ok": not failures, "check_id": check.id, "bag": bag.code,
-            "checks": [{"name": name, "passed": passed} for name, passed, _m in checks], "failures": failures}
+    return result
 
 
 def near_misses(limit=50):

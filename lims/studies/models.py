@@ -94,7 +94,8 @@ class Subject(db.Model):
     enrolled_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     enrolled_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
 
-    study = relationship("Study", lazy="joined")
+    # Loaded when asked for: a subject is read on every scan, and the study would bring its cohorts and reviews.
+    study = relationship("Study")
     cohort = relationship("Cohort", lazy="joined")
     weights = relationship("SubjectWeight", order_by="(SubjectWeight.weighed_on, SubjectWeight.id)",
                            back_populates="subject")
