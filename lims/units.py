@@ -89,12 +89,23 @@ def dump(q, kind):
     return {"value": magnitude(q, kind), "unit": CANONICAL[kind]}
 
 
-def display(q, kind, digits=4):
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def scientific(value, digits=5):
+    """1.0886 × 10⁸: a large number as a dosing worksheet writes it, to `digits` significant figures."""
+    if value == 0 or 1e-3 <= abs(value) < 1e4:
+        return f"{value:.{digits}g}"
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
+def display(q, kind, digits=5):
+    """A quantity for people (pages, labels): its canonical unit, large numbers as 1.5 × 10⁶, never 1.5e+06."""
     if q is None:
         return "—"
-    value = magnitude(q, kind)
-    text = f"{value:.{digits}g}" if abs(value) >= 1e5 else f"{value:g}"
-    return f"{text} {CANONICAL[kind]}"
+    return f"{scientific(magnitude(q, kind), digits)} {CANONICAL[kind]}"
 
 
 class Quantity(fields.Field):

@@ -42,8 +42,8 @@ def test_text_layer_carries_every_item_spec_9_requires(api, bag):
     assert f"{din[:5]} {din[5:7]} {din[7:]} {bag['check_character']}" in text
     assert "Product code S1234" in text
     assert "S-001" in text and "wristband MRN-S-001" in text
-    assert "Cohort dose 1.5e+06 cell/kg" in text
-    assert re.search(r"Delivered cells [0-9.]+e\+0[78] cell", text)
+    assert "Cohort dose 1.5 × 10⁶ cell/kg" in text
+    assert "Delivered cells 1.0908 × 10⁸ cell" in text  # the SPEC §7 worked example
     assert "Final volume 10.1 mL" in text
     assert re.search(r"Thawed \d{4}-\d\d-\d\d \d\d:\d\d", text)
     assert re.search(r"Expires \d{4}-\d\d-\d\d \d\d:\d\d", text)
