@@ -125,7 +125,9 @@ def _add_weight(user, subject, weight, weighed_on):
     q, entered = weight
     kg = units.magnitude(q, "mass")
     if not 20 <= kg <= 300:
-        raise invalid("weight", f"{kg:.1f} kg is outside the plausible 20–300 kg")
+        # Say what was typed as well: "72 mg" is a slip of the unit, and "0.0 kg" alone would hide it.
+        raise invalid("weight", f"{entered} ({units.scientific(kg, 4)} kg) is outside the plausible 20–300 kg for "
+                                f"a body weight; check the unit (kg or lb)")
     if weighed_on > site_today():
         raise invalid("weighed_on", "a weighing date cannot be after today")
     row = SubjectWeight(subject=subject, weight_kg=kg, entered=entered, weighed_on=weighed_on,

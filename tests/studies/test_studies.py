@@ -164,6 +164,13 @@ def test_weight_outside_20_to_300_kg_is_422(api, study, weight):
     assert subject_count() == 0
 
 
+def test_a_weight_in_the_wrong_unit_is_refused_naming_what_was_typed(api, study):
+    r = api.post("/subjects", subject_body(study["id"], weight="72 mg"), as_="inv")
+    assert r.status_code == 422
+    assert r.get_json()["error"]["fields"]["weight"] == [
+        "72 mg (7.2 × 10⁻⁵ kg) is outside the plausible 20–300 kg for a body weight; check the unit (kg or lb)"]
+
+
 @pytest.mark.parametrize("weight", ["20 kg", "300 kg"])
 def test_weight_at_the_limits_is_accepted(api, study, weight):
     s = enrol(api, study["id"], weight=weight)
