@@ -56,10 +56,12 @@ NAV = (
     ("qa", "Lots", "/lots"),
     ("qa", "Near misses", "/near-misses"),
     ("qa", "Recalls", "/recalls"),
+    ("qa", "Audit trail", "/audit"),
     ("investigator", "Studies", "/studies"),
     ("pharmacist", "Doses", "/doses"),
     ("nurse", "Ward", "/ward"),
     ("nurse", "Bedside", "/bedside"),
+    ("admin", "Audit trail", "/audit"),
 )
 
 

@@ -170,3 +170,15 @@ def _typed_row_matches(seq, prev, digest):
 
 def _broken(checked, seq, reason):
     return {"ok": False, "checked": checked, "first_broken": seq, "reason": f"row {seq}: {reason}"}
+
+
+def recent_entries(limit=50, entity=None):
+    """The newest audit rows first, for the audit page; `entity` narrows to one table's records."""
+    query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if entity:
+        query = query.where(AuditEntry.entity == entity)
+    return db.session.scalars(query).all()
+
+
+def entity_names():
+    return db.session.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)).all()
