@@ -7,13 +7,12 @@ from lims.auth.access import current_user, roles_required
 from lims.doses import schemas, services
 from lims.errors import Conflict, LimsError, invalid
 from lims.extensions import db
+from lims.lots import isbt
 from lims.pages import load_form, refused, site_time
 from lims.schemas import SignedSchema
 from lims.timeutil import aware, local, site_zone, utcnow
 
 bp = Blueprint("doses_pages", __name__, template_folder="templates")
-
-DEFAULT_DISPENSE_LOCATION = "Research pharmacy"
 
 
 # --- figures as a pharmacist reads them ------------------------------------------------------------------------
@@ -114,7 +113,13 @@ def _local_now():
     return utcnow().astimezone(site_zone()).strftime("%Y-%m-%dT%H:%M")
 
 
+def lot_text(lot):
+    """The lot number as printed, for plain text (a flash, a dashboard line): "W1234 26 000123 3"."""
+    return " ".join(isbt.display(lot.din, lot.check_character))
+
+
 def _dose_context(dose_id):
+    from lims.chainofcustody.services import ward_names
     dose = services.get_dose(dose_id)
     return {"dose": dose, "subject": dose.subject, "lot": dose.lot, "bag": dose.bag,
             "steps": plan_steps(dose, services.plan_inputs(dose)),
@@ -122,7 +127,10 @@ def _dose_context(dose_id):
             "current": services.current_dose_for(dose.subject) if dose.status == "superseded" else None,
             "lots": services.plannable_lots() if dose.status == "planned" else [],
             "plan_problem": services.plan_check(dose) if dose.status == "planned" else None,
-            "thaw_default": _local_now(), "default_location": DEFAULT_DISPENSE_LOCATION, "figure": figure}
+            "thaw_default": _local_now(), "figure": figure,
+            # Where bags were received before: suggestions for the destination, never a default (the custody
+            # record must say where this bag went, not where bags usually go).
+            "destinations": ward_names() if dose.bag is not None else []}
 
 
 def _card_for(dose, action):
@@ -173,7 +181,7 @@ def plan():
         in_row = chosen if chosen in {str(s.id) for s in context["steps"]["plan"]} else None
         return refused("doses/worklist.html", e, form=request.form, refused_subject=in_row, **context)
     flash(f"Dose {dose.id} planned for {dose.subject.code}: {figure(units.of(dose.volume_ml, 'volume'), 'volume')} "
-          f"from lot {dose.lot.din}. Check the arithmetic, then prepare it.")
+          f"from lot {lot_text(dose.lot)}. Check the arithmetic, then prepare it.")
     return redirect(f"/doses/{dose.id}")
 
 
@@ -224,7 +232,7 @@ def dispense(dose_id):
         bag = custody.move_bag(current_user(), body["bag"], "dispensed", body["location"])
     except LimsError as e:
         return _refuse_on_dose_page(e, dose_id, "dispense")
-    flash(f"Bag {bag.code} dispensed to {bag.location}.")
+    flash(f"Bag {bag.code} dispensed to {bag.location}. A nurse there receives it by scanning its label.")
     return redirect(f"/doses/{dose_id}")
 
 
@@ -242,7 +250,7 @@ def _dashboard_rows(steps, user):
                                f"{figure(subject.cohort.dose, 'dose')}", "href": "/doses"})
     for d in steps["prepare"]:
         rows.append({"step": "prepare", "text": f"Prepare dose {d.id} for {d.subject.code}",
-                     "detail": f"{figure(units.of(d.volume_ml, 'volume'), 'volume')} from lot {d.lot.din}",
+                     "detail": f"{figure(units.of(d.volume_ml, 'volume'), 'volume')} from lot", "lot": d.lot,
                      "href": f"/doses/{d.id}"})
     for d in steps["verify"]:
         by = d.prepared_by.full_name if d.prepared_by else "another pharmacist"

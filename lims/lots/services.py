@@ -330,6 +330,14 @@ def qc_history_with_corrections(lot):
     return [{"result": r, "superseded_by": superseded_by.get(r.id)} for r in rows]
 
 
+def current_disposition(lot):
+    """The status change that put the lot where it is now (its recall or hold, with date and reason); None for a lot
+    that has stayed in quarantine."""
+    return db.session.scalar(select(LotDisposition).where(LotDisposition.lot_id == lot.id,
+                                                          LotDisposition.to_status == lot.status)
+                             .order_by(LotDisposition.id.desc()).limit(1))
+
+
 def disposition_history(lot):
     """Each status change with who made it (an automatic hold has no signature, but it has an actor)."""
     from lims.auth.models import User

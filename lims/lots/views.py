@@ -33,8 +33,7 @@ DIALOGS = {  # action -> (title, meaning, button, danger, needs a reason)
 
 @bp.context_processor
 def lot_helpers():
-    return {"din_text": lambda lot: isbt.display(lot.din, lot.check_character)[0], "shown": shown,
-            "display": units.display, "qc_value": qc_value}
+    return {"shown": shown, "display": units.display, "qc_value": qc_value}
 
 
 def shown(result):
@@ -127,13 +126,29 @@ def _lot_context(lot_id):
     evaluation = services.evaluate(lot)
     user = current_user()
     actions = [a for a, (allowed, _, _) in services.TRANSITIONS.items() if lot.status in allowed]
+    missing = [c["test"] for c in evaluation["criteria"] if c["missing"]]
     return {"lot": lot, "evaluation": evaluation, "history": services.qc_history_with_corrections(lot),
             "dispositions": services.disposition_history(lot),
             "blockers": services.release_blockers(lot, evaluation) if "release" in actions else [],
-            "test_options": [(r.test, f"{r.test} — needs {services.requirement_text(r)} (enter {EXPECTED[r.kind]})")
-                             for r in lot.spec.requirements],
+            "test_options": _test_options(lot, evaluation),
+            # The bench records the tests in turn: the form opens on the first one still without a result.
+            "next_test": missing[0] if missing else None,
             "can_record_qc": user.has_role("technician") and lot.status not in ("rejected", "recalled"),
             "actions": actions if user.has_role("qa") else [], "dialogs": DIALOGS}
+
+
+def _test_options(lot, evaluation):
+    """Each test of the lot's specification for the QC form; one that has a result is marked, as a new entry for it
+    is a correction and needs a reason."""
+    criteria = {c["test"]: c for c in evaluation["criteria"]}
+    options = []
+    for r in lot.spec.requirements:
+        c = criteria[r.test]
+        text = f"{r.test} — needs {services.requirement_text(r)} (enter {EXPECTED[r.kind]})"
+        if not c["missing"]:
+            text += f" — has {shown(c['result'])}: a new entry corrects it"
+        options.append({"test": r.test, "text": text, "has_result": not c["missing"]})
+    return options
 
 
 @bp.route("/lots/<int:lot_id>")
@@ -253,7 +268,12 @@ def product_page(code):
 
 
 # --- dashboards (lims.dashboard) ---------------------------------------------------------------------------------
-# One section per role (home.html names a section by its role), holding two lists drawn by lots/_dashboard.html.
+# One section per role (home.html names a section by its role), holding its lists drawn by lots/_dashboard.html.
+
+def _naming(lot, what):
+    """A dashboard line about a lot: `text` in plain words, and `what` to follow the boxed DIN the partial draws."""
+    return {"text": f"{_din(lot)} — {what}", "what": what}
+
 
 def _section(role, title, lists):
     return {"role": role, "title": title, "template": "lots/_dashboard.html", "lists": lists,
@@ -262,24 +282,26 @@ def _section(role, title, lists):
 
 def technician_dashboard(user):
     since = utcnow() - dt.timedelta(days=ATTENTION_DAYS)
-    quarantined = [{"text": f"{_din(lot)} — {lot.product.name}",
-                    "detail": _missing_text(services.missing_tests(lot)), "href": f"/lots/{lot.id}"}
-                   for lot in services.lots_in_status("quarantine")]
-    attention = [{"text": f"{_din(f['lot'])} — {f['criterion']['test']} "
-                          f"{shown(f['criterion']['result'])}",
+    waiting, complete = [], []
+    for lot in services.lots_in_status("quarantine"):
+        missing = services.missing_tests(lot)
+        if missing:
+            waiting.append({"lot": lot, **_naming(lot, lot.product.name), "href": f"/lots/{lot.id}#qc",
+                            "detail": f"{len(missing)} QC result(s) missing: {', '.join(missing)}"})
+        else:  # nothing left for the bench: the lot is QA's now, and says so rather than sitting under "QC"
+            complete.append({"lot": lot, **_naming(lot, lot.product.name), "href": f"/lots/{lot.id}",
+                             "detail": f"every QC result recorded; evaluation {services.evaluate(lot)['status']}"})
+    attention = [{"lot": f["lot"], **_naming(f["lot"], f"{f['criterion']['test']} "
+                                                       f"{shown(f['criterion']['result'])}"),
                   "detail": f"needs {f['criterion']['requirement']}; lot {f['lot'].status.replace('_', ' ')}",
                   "href": f"/lots/{f['lot'].id}#qc"} for f in services.qc_outside_spec(since)]
     return _section("technician", "Lots in quarantine", [
-        {"title": "Waiting for QC", "empty": "No lot is waiting in quarantine.", "rows": quarantined},
+        {"title": "Waiting for QC", "empty": "No lot in quarantine is missing a QC result.", "rows": waiting},
+        {"title": "QC complete — waiting for QA release",
+         "empty": "No lot with every QC result recorded waits for QA release.", "rows": complete},
         {"title": f"QC results outside specification (last {ATTENTION_DAYS} days)",
          "empty": f"No QC result recorded in the last {ATTENTION_DAYS} days misses its specification.",
          "rows": attention}])
-
-
-def _missing_text(missing):
-    if not missing:
-        return "every QC result recorded"
-    return f"{len(missing)} QC result(s) missing: {', '.join(missing)}"
 
 
 def qa_dashboard(user):
@@ -287,13 +309,12 @@ def qa_dashboard(user):
     for lot in services.lots_in_status("quarantine"):
         evaluation = services.evaluate(lot)
         blockers = services.release_blockers(lot, evaluation)
-        queue.append({"text": f"{_din(lot)} — {lot.product.name}",
+        queue.append({"lot": lot, **_naming(lot, lot.product.name),
                       "detail": f"evaluation {evaluation['status']}; "
                                 + (f"{len(blockers)} item(s) unmet or missing" if blockers else "ready to release"),
                       "href": f"/lots/{lot.id}"})
-    holds = [{"text": f"{_din(h['lot'])} — on hold"
-                      + (" (automatic: a QC result after release failed)" if h["hold"] and h["hold"].automatic
-                         else ""),
+    holds = [{"lot": h["lot"], **_naming(h["lot"], "on hold" + (" (automatic: a QC result after release failed)"
+                                                                if h["hold"] and h["hold"].automatic else "")),
               "detail": (h["hold"].reason or "") if h["hold"] else "", "href": f"/lots/{h['lot'].id}"}
              for h in services.holds()]
     return _section("qa", "Release queue and holds", [

@@ -3,10 +3,12 @@ weights. Thin handlers over lims.studies.services; any signed-in user reads, onl
 from flask import Blueprint, flash, redirect, render_template, request
 
 from lims.auth.access import current_user, login_required, roles_required
+from lims.chainofcustody import services as custody
 from lims.doses import services as doses
 from lims.doses.views import figure
 from lims.errors import LimsError
 from lims.extensions import db
+from lims.lots import services as lots
 from lims.pages import load_form, refused
 from lims.studies import schemas, services
 from lims.studies.chart import enrolment_chart
@@ -119,7 +121,13 @@ def safety_review(study_id, cohort_name):
 
 def _subject_context(subject_id):
     subject = services.get_subject(subject_id)
-    return {"subject": subject, "weights": list(reversed(subject.weights)), "dose": doses.current_dose_for(subject),
+    dose = doses.current_dose_for(subject)
+    bag = dose.bag if dose else None
+    infusion = custody.infusion_of(bag) if bag else None
+    # Once a bag exists its custody state is the dose's real state (a dose stays "verified" while its bag moves on).
+    return {"subject": subject, "weights": list(reversed(subject.weights)), "dose": dose, "bag": bag,
+            "infusion": infusion, "reactions": custody.reactions_of(infusion),
+            "lot_event": lots.current_disposition(dose.lot) if dose and dose.lot.blocked else None,
             "today": site_today().isoformat(), "figure": figure}
 
 

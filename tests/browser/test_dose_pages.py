@@ -31,7 +31,8 @@ def test_prepare_verify_and_print_a_dose_in_the_browser(live_server, page, app, 
     sign_in_dialog(page, "prepare-dialog", "Prepare")
     page.wait_for_selector("text=A second pharmacist verifies it next.")
     assert "prepared by Pharm1 Person" in page.locator("ul.signatures").inner_text()
-    assert "You prepared this dose: it must be verified by another pharmacist." in page.content()
+    assert "You prepared this dose; another pharmacist verifies it." in page.locator("#verify").inner_text()
+    assert page.locator("button[data-open-dialog=verify-dialog]").count() == 0  # not offered to the preparer
     screenshot(page, "dose-prepared")
     sign_out(page, live_server)
 
@@ -40,15 +41,21 @@ def test_prepare_verify_and_print_a_dose_in_the_browser(live_server, page, app, 
     sign_in_dialog(page, "verify-dialog", "Verify")
     page.wait_for_selector("text=verified by Pharm2 Person")
     with page.expect_download() as download_info:
-        page.click("button:has-text('Print label')")
+        page.click("a:has-text('Print label')")
     download = download_info.value
     bag_code = page.locator("#bag-title").inner_text().split()[1]
     assert download.suggested_filename == f"{bag_code}.pdf"
+    assert "?" not in download.url
     with open(download.path(), "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
-    page.reload()
-    assert "Printed 1 time(s)" in page.content()
-    screenshot(page, "dose-verified-and-printed")
+    # No manual reload: doses.js brings the page up to date once the print is counted.
+    page.wait_for_selector("text=Printed 1 time(s)")
+    assert page.locator("#f-reprint_reason").is_visible()
+    assert "printed 1 time(s)" in page.locator("#bag-title + dl").inner_text()
+    page.fill("#f-location", "Stroke unit 4B")
+    page.click("button:has-text('Dispense')")
+    page.wait_for_selector(f"text=Bag {bag_code} dispensed to Stroke unit 4B.")
+    screenshot(page, "dose-printed-and-dispensed")
 
 
 def test_investigator_enrols_on_the_study_page_and_the_chart_counts_the_subject(live_server, page, app, api):
@@ -56,6 +63,10 @@ def test_investigator_enrols_on_the_study_page_and_the_chart_counts_the_subject(
     enrol(api, study["id"], code="S-001", cohort="Expansion")
     sign_in(page, live_server, "inv")
     page.goto(f"{live_server}/studies/{study['id']}")
+    cohort = page.locator("#f-cohort").evaluate(
+        "el => { const ctx = document.createElement('canvas').getContext('2d'); ctx.font = getComputedStyle(el).font;"
+        " return {text: ctx.measureText(el.options[el.selectedIndex].text).width, box: el.clientWidth}; }")
+    assert cohort["text"] + 32 < cohort["box"], cohort  # the whole choice shows, beside the select's arrow
     page.fill("#f-code", "S-002")
     page.fill("#f-wristband", "MRN-0002")
     page.fill("#f-weight", "72.5 kg")

@@ -7,6 +7,28 @@ from tests.lots.helpers import qc_with
 from tests.support import PASSWORD, make_lot, make_product, record_qc, released_lot
 
 
+def test_qc_form_opens_on_the_next_test_and_shows_the_reason_only_for_a_correction(live_server, page, api):
+    make_product(api)
+    lot = make_lot(api)
+    record_qc(api, lot["id"], [("viability", "91 %"), ("cell_concentration", "12e6 cell/mL")])
+    db.session.remove()
+    sign_in(page, live_server, "tech")
+    page.goto(f"{live_server}/lots/{lot['id']}")
+    test, reason = page.locator("#f-test"), page.locator("#f-reason")
+    expect(test).to_have_value("cd73")
+    expect(reason).to_be_hidden()
+    test.select_option("viability")  # has a result: a new entry is a correction, which needs its reason
+    expect(reason).to_be_visible()
+    expect(page.locator("label[for=f-reason]")).to_have_text("Reason (only when correcting an existing result)")
+    test.select_option("cd73")
+    expect(reason).to_be_hidden()
+    page.fill("#f-result", "98 %")
+    page.click("button:has-text('Record result')")
+    expect(page.locator(".flash")).to_contain_text("cd73 recorded: 98 %.")
+    expect(page.locator("#f-test")).to_have_value("cd90")
+    screenshot(page, "lots-qc-next-test")
+
+
 def test_qa_signs_a_release_in_the_dialog_from_the_queue(live_server, page, api):
     make_product(api)
     lot = make_lot(api)

@@ -8,8 +8,6 @@ from sqlalchemy import select
 from lims.doses.models import Bag, Dose
 from lims.extensions import db
 from lims.lots.models import Container
-from tests.support import page_text as text
-from tests.support import signed_in, text_of
 from tests.support import (
     PASSWORD,
     enrol,
@@ -17,10 +15,14 @@ from tests.support import (
     make_lot,
     planned_dose,
     prepared_dose,
+    received_bag,
     record_qc,
     released_lot,
+    signed_in,
+    text_of,
     verified_bag,
 )
+from tests.support import page_text as text
 
 
 @pytest.fixture
@@ -159,7 +161,7 @@ def test_prepare_through_the_dialog_creates_the_bag_and_shows_the_discarded_rema
     assert "Total 10.1 mL 4.9 mL discarded" in page
     assert page.count("5.0 mL 0.0 mL") == 2 and "0.1 mL 4.9 mL" in page
     assert "prepared by Pharm1 Person" in page
-    assert "You prepared this dose: it must be verified by another pharmacist." in page
+    assert "You prepared this dose; another pharmacist verifies it." in page
 
 
 def test_prepare_with_a_wrong_password_shows_401_and_allocates_nothing(api, pharm1, subject, lot):
@@ -197,7 +199,83 @@ def test_the_pharmacist_who_prepared_cannot_verify_403_on_the_page(api, pharm1, 
     assert dose_row(dose["id"]).status == "prepared"
 
 
+def test_the_preparer_is_not_offered_verify_but_the_second_pharmacist_is(api, pharm1, pharm2, subject, lot):
+    dose = prepared_dose(api, subject["id"], lot["id"])
+    own = pharm1.get(f"/doses/{dose['id']}").get_data(as_text=True)
+    assert "You prepared this dose; another pharmacist verifies it." in text_of(own)
+    assert 'data-open-dialog="verify-dialog"' not in own and f'action="/doses/{dose["id"]}/verify"' not in own
+    other = pharm2.get(f"/doses/{dose['id']}").get_data(as_text=True)
+    assert 'data-open-dialog="verify-dialog"' in other and f'action="/doses/{dose["id"]}/verify"' in other
+    assert "You prepared this dose" not in other and "Prepared by Pharm1 Person." in text_of(other)
+
+
+def test_dose_page_and_worklist_show_the_lot_number_as_printed(api, pharm1, subject, lot):
+    dose = planned_dose(api, subject["id"], lot["id"])
+    din, check = lot["din"], lot["check_character"]
+    boxed = f'<span class="din">{din[:5]} {din[5:7]} {din[7:]}</span> <span class="check"'
+    page = pharm1.get(f"/doses/{dose['id']}").get_data(as_text=True)
+    assert boxed in page and f'title="ISBT 128 check character">{check}</span>' in page
+    assert f">{din[:5]} {din[5:7]} {din[7:]} {check} — " in page  # the lot choice to plan again (a plain <option>)
+    assert boxed in pharm1.get("/doses").get_data(as_text=True)  # the dose waiting to be prepared
+
+
 # --- label and dispensing --------------------------------------------------------------------------------------
+
+def test_print_label_is_a_link_whose_script_refreshes_the_page(api, pharm1, subject, lot):
+    bag = verified_bag(api, subject["id"], lot["id"])
+    dose_id = db.session.scalar(select(Bag.dose_id).where(Bag.code == bag["code"]))
+    page = pharm1.get(f"/doses/{dose_id}").get_data(as_text=True)
+    assert f'<a class="button primary" href="/bags/{bag["code"]}/label.pdf" data-print-label>Print label</a>' in page
+    assert 'method="get"' not in page  # a form without fields would send the URL with a stray "?"
+    assert 'data-label-prints="0"' in page and f'data-dose-page="/doses/{dose_id}"' in page
+    assert '<script src="/static/doses.js" defer></script>' in page
+    assert pharm1.get("/static/doses.js").status_code == 200
+
+
+def test_after_the_first_print_the_reprint_form_asks_for_a_reason(api, pharm1, subject, lot):
+    bag = verified_bag(api, subject["id"], lot["id"])
+    dose_id = db.session.scalar(select(Bag.dose_id).where(Bag.code == bag["code"]))
+    assert pharm1.get(f"/bags/{bag['code']}/label.pdf").status_code == 200
+    page = pharm1.get(f"/doses/{dose_id}").get_data(as_text=True)
+    assert 'data-label-prints="1"' in page
+    assert f'<form method="get" action="/bags/{bag["code"]}/label.pdf" data-print-label>' in page
+    assert 'name="reprint_reason"' in page and "data-print-label>Print label</a>" not in page
+
+
+def test_dispense_asks_where_the_bag_goes_and_suggests_earlier_wards(api, pharm1, study, subject, lot):
+    earlier = enrol(api, study["id"], code="S-000", cohort="Expansion")
+    received_bag(api, earlier["id"], lot["id"], ward="Stroke unit 4B")
+    bag = verified_bag(api, subject["id"], lot["id"])
+    dose_id = db.session.scalar(select(Bag.dose_id).where(Bag.code == bag["code"]))
+    body = pharm1.get(f"/doses/{dose_id}").get_data(as_text=True)
+    assert '<label for="f-location">Dispensed to (ward or destination)</label>' in body
+    assert '<input id="f-location" name="location" type="text" value=""' in body  # no default place
+    assert 'list="destinations"' in body and "where S-001 is infused" in text_of(body)
+    datalist = body[body.index('<datalist id="destinations">'):body.index("</datalist>")]
+    assert '<option value="Stroke unit 4B">' in datalist
+
+
+def test_dispense_records_the_destination_in_the_custody_record(api, pharm1, subject, lot):
+    from lims.chainofcustody.models import CustodyEvent
+    bag = verified_bag(api, subject["id"], lot["id"])
+    dose_id = db.session.scalar(select(Bag.dose_id).where(Bag.code == bag["code"]))
+    assert pharm1.get(f"/bags/{bag['code']}/label.pdf").status_code == 200
+    r = pharm1.post(f"/doses/{dose_id}/dispense", {"location": "Stroke unit 4B"})
+    assert r.status_code == 302
+    event = db.session.scalar(select(CustodyEvent).where(CustodyEvent.event == "dispensed"))
+    assert event.location == "Stroke unit 4B"
+    assert "Bag " + bag["code"] + " dispensed to Stroke unit 4B." in text(pharm1.get(f"/doses/{dose_id}"))
+
+
+def test_dispense_without_a_destination_is_422_and_moves_nothing(api, pharm1, subject, lot):
+    bag = verified_bag(api, subject["id"], lot["id"])
+    dose_id = db.session.scalar(select(Bag.dose_id).where(Bag.code == bag["code"]))
+    assert pharm1.get(f"/bags/{bag['code']}/label.pdf").status_code == 200
+    r = pharm1.post(f"/doses/{dose_id}/dispense", {"location": ""})
+    assert r.status_code == 422 and "Location" in text(r)
+    db.session.expire_all()
+    assert db.session.scalar(select(Bag.status).where(Bag.code == bag["code"])) == "verified"
+
 
 def test_dispense_before_the_label_is_printed_shows_409(api, pharm1, subject, lot):
     bag = verified_bag(api, subject["id"], lot["id"])
@@ -221,7 +299,7 @@ def test_dispense_after_printing_moves_the_bag(api, pharm1, subject, lot):
     db.session.expire_all()
     moved = db.session.scalar(select(Bag).where(Bag.code == bag["code"]))
     assert (moved.status, moved.location) == ("dispensed", "Research pharmacy")
-    assert f"Bag {bag['code']} is dispensed at Research pharmacy." in text(pharm1.get(f"/doses/{dose_id}"))
+    assert f"Bag {bag['code']} is dispensed to Research pharmacy." in text(pharm1.get(f"/doses/{dose_id}"))
 
 
 def test_dispense_of_a_planned_dose_is_409(api, pharm1, subject, lot):

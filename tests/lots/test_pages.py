@@ -9,7 +9,7 @@ import pytest
 
 from lims.auth import services as auth
 from tests.lots.helpers import qc_with, qc_without
-from tests.support import PASSWORD, PageClient, make_donor, make_lot, make_product, record_qc, released_lot
+from tests.support import PASSWORD, PageClient, make_donor, make_lot, make_product, record_qc, released_lot, text_of
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def _text(response):
 
 def _alert(html):
     """The refusal shown beside the form (the page's role="alert" block)."""
-    found = re.search(r'<div class="alert" role="alert">(.*?)</div>', html, re.DOTALL)
+    found = re.search(r'<div class="alert" role="alert"[^>]*>(.*?)</div>', html, re.DOTALL)
     assert found, "no refusal is shown on the page"
     return found.group(1)
 
@@ -111,7 +111,7 @@ def test_lot_registration_with_a_bad_fill_volume_is_refused_naming_the_field(api
                                          "container_count": "2", "fill_volume": "5 kg"})
     assert r.status_code == 422
     alert = _alert(_text(r))
-    assert "<strong>fill_volume</strong>" in alert and "mL" in alert
+    assert "<strong>Fill volume</strong>" in alert and "mL" in alert
     assert 'value="5 kg"' in _text(r)  # what was typed is kept
     assert api.get("/lots/1", as_="qa").status_code == 404
 
@@ -158,8 +158,7 @@ def test_viability_in_mg_is_refused_on_the_page_naming_the_field(api, pages):
     r = pages("tech").post(f"/lots/{lot['id']}/qc", {"test": "viability", "result": "92 mg"})
     assert r.status_code == 422
     alert = _alert(_text(r))
-    assert "<strong>result</strong>" in alert
-    assert "wrong dimension" in alert and "%" in alert
+    assert "result: viability: wrong dimension: mg is not convertible to %" in alert
     assert _history(api, lot["id"]) == []
 
 
@@ -168,7 +167,7 @@ def test_correction_without_reason_is_refused_and_with_reason_strikes_the_old_re
     tech = pages("tech")
     r = tech.post(f"/lots/{lot['id']}/qc", {"test": "viability", "result": "85 %"})
     assert r.status_code == 422
-    assert "<strong>reason</strong>" in _alert(_text(r)) and "correction needs a reason" in _alert(_text(r))
+    assert "viability already has a result; a correction needs a reason" in _alert(_text(r))
     assert len(_history(api, lot["id"])) == 1
     r = tech.post(f"/lots/{lot['id']}/qc", {"test": "viability", "result": "85 %", "reason": "recount"})
     assert r.status_code == 302
@@ -176,6 +175,42 @@ def test_correction_without_reason_is_refused_and_with_reason_strikes_the_old_re
     assert "<del>90 %</del>" in page
     assert "superseded by Tech Person" in page and "“recount”" in page
     assert "<td>85 %</td>" in page
+
+
+def _selected_test(html):
+    return re.search(r'<option value="([a-z0-9_]+)"(?: data-has-result)? selected>', html).group(1)
+
+
+def test_qc_form_opens_on_the_next_test_without_a_result(api, pages):
+    lot = _quarantined(api, qc=[("viability", "91 %"), ("cell_concentration", "12e6 cell/mL")])
+    tech = pages("tech")
+    page = _text(tech.get(f"/lots/{lot['id']}"))
+    assert _selected_test(page) == "cd73"
+    assert '<option value="viability" data-has-result>viability — needs ≥ 70 % (enter %) — has 91 %: a new entry ' \
+           'corrects it</option>' in page
+    r = tech.post(f"/lots/{lot['id']}/qc", {"test": "cd73", "result": "98 %"})
+    assert r.status_code == 302
+    assert _selected_test(_text(tech.get(f"/lots/{lot['id']}"))) == "cd90"
+
+
+def test_qc_form_keeps_the_test_chosen_when_a_result_is_refused(api, pages):
+    lot = _quarantined(api)
+    r = pages("tech").post(f"/lots/{lot['id']}/qc", {"test": "endotoxin", "result": "0.1 %"})
+    assert r.status_code == 422 and _selected_test(_text(r)) == "endotoxin"
+
+
+def test_qc_reason_field_says_it_is_only_for_corrections(api, pages):
+    lot = _quarantined(api)
+    page = _text(pages("tech").get(f"/lots/{lot['id']}"))
+    assert '<label for="f-reason">Reason (only when correcting an existing result)</label>' in page
+    assert '<div class="correction-reason">' in page  # hidden by lots.css while the chosen test has no result
+
+
+def test_wrong_password_on_the_lot_page_names_no_status_code(api, pages):
+    lot = _quarantined(api, qc=qc_with())
+    r = pages("qa").post(f"/lots/{lot['id']}/reject", {"signature.password": "not-my-password-9", "reason": "x"})
+    assert r.status_code == 401
+    assert "<strong>wrong password</strong>" in _alert(_text(r)) and "(401)" not in _text(r)
 
 
 # --- release and the other dispositions --------------------------------------------------------------------------
@@ -199,7 +234,7 @@ def test_release_at_65_percent_viability_is_refused_with_viability_named(api, pa
     r = pages("qa").post(f"/lots/{lot['id']}/release", {"signature.password": PASSWORD})
     assert r.status_code == 409
     alert = _alert(_text(r))
-    assert "Release refused (409): 1 requirement(s) not met" in alert
+    assert "Release refused: 1 requirement(s) not met" in alert and "409" not in alert
     assert '<li data-item="viability">viability: 65 % does not meet ≥ 70 %</li>' in alert
     assert _lot(api, lot["id"])["status"] == "quarantine"
 
@@ -228,6 +263,8 @@ def test_wrong_signature_password_on_the_page_is_401_and_changes_nothing(api, pa
     lot = _quarantined(api, qc=qc_with())
     r = pages("qa").post(f"/lots/{lot['id']}/release", {"signature.password": "not-my-password-9"})
     assert r.status_code == 401
+    alert = _alert(_text(r))
+    assert "wrong password" in alert and "401" not in alert  # people read the reason, not the HTTP status
     assert _lot(api, lot["id"])["dispositions"] == []
 
 
@@ -235,7 +272,7 @@ def test_hold_without_reason_is_refused_and_with_reason_blocks_the_lot(api, page
     lot = released_lot(api)
     qa = pages("qa")
     r = qa.post(f"/lots/{lot['id']}/hold", {"signature.password": PASSWORD})
-    assert r.status_code == 422 and "<strong>reason</strong>" in _alert(_text(r))
+    assert r.status_code == 422 and "a hold needs a reason" in _alert(_text(r))
     r = qa.post(f"/lots/{lot['id']}/hold", {"signature.password": PASSWORD, "reason": "deviation DV-12 open"})
     assert r.status_code == 302
     body = _lot(api, lot["id"])
@@ -290,11 +327,30 @@ def test_unknown_product_page_is_404(pages):
 
 def test_technician_dashboard_shows_missing_qc_and_results_outside_specification(api, pages):
     lot = _quarantined(api, qc=[("viability", "60 %"), ("sterility", "negative")])
-    page = _text(pages("tech").get("/"))
+    page = text_of(_text(pages("tech").get("/")))
     din = lot["din"]
-    assert f"{din[:5]} {din[5:7]} {din[7:]} {lot['check_character']}" in page
+    assert f"Waiting for QC {din[:5]} {din[5:7]} {din[7:]} {lot['check_character']} — itMSC" in page
     assert "12 QC result(s) missing" in page
     assert "viability 60 %" in page and "needs ≥ 70 %" in page
+
+
+def test_technician_dashboard_moves_a_lot_with_every_qc_result_to_waiting_for_qa(api, pages):
+    complete = _quarantined(api, qc=qc_with())
+    incomplete = make_lot(api)
+    record_qc(api, incomplete["id"], qc_without("endotoxin"))
+    page = text_of(_text(pages("tech").get("/")))
+    waiting = page[page.index("Waiting for QC"):page.index("QC complete — waiting for QA release")]
+    done = page[page.index("QC complete — waiting for QA release"):page.index("QC results outside specification")]
+    din = complete["din"]
+    assert f"{din[:5]} {din[5:7]} {din[7:]}" in done and "every QC result recorded; evaluation pass" in done
+    assert f"{din[:5]} {din[5:7]} {din[7:]}" not in waiting
+    assert "1 QC result(s) missing: endotoxin" in waiting and "every QC result recorded" not in waiting
+
+
+def test_technician_dashboard_says_when_no_lot_waits_for_qa(api, pages):
+    _quarantined(api, qc=[("viability", "90 %")])
+    page = text_of(_text(pages("tech").get("/")))
+    assert "No lot with every QC result recorded waits for QA release." in page
 
 
 def test_qa_dashboard_shows_an_automatic_hold_from_a_failing_result_after_release(api, pages):
@@ -323,4 +379,4 @@ def test_container_count_that_is_not_a_number_is_refused_naming_the_field(api, p
                                     "manufactured_on": "2026-01-05", "expires_on": "2028-01-05",
                                     "container_count": typed, "fill_volume": "5 mL"})
         assert r.status_code == 422, typed
-        assert "<strong>container_count</strong>" in _alert(_text(r))
+        assert "<strong>Container count</strong>" in _alert(_text(r))

@@ -8,10 +8,9 @@ from sqlalchemy import func, select
 from lims.extensions import db
 from lims.studies.models import SafetyReview, Subject, SubjectWeight
 from lims.timeutil import site_today
-from tests.support import page_text as text
-from tests.support import signed_in, text_of
 from tests.studies.test_studies import infuse
-from tests.support import PASSWORD, enrol, make_study, planned_dose, released_lot
+from tests.support import PASSWORD, enrol, make_study, planned_dose, released_lot, sig, signed_in, text_of, verified_bag
+from tests.support import page_text as text
 
 
 @pytest.fixture
@@ -103,6 +102,8 @@ def test_enrol_form_offers_only_open_cohorts(inv, study):
     body = inv.get(f"/studies/{study['id']}").get_data(as_text=True)
     form = body[body.index('action="/studies/'):]
     assert '<option value="Tier 1"' in form and '<option value="Tier 2"' not in form
+    assert ">Tier 1 — 5 × 10⁵ cell/kg, 5 place(s) left</option>" in form
+    assert '<div class="span-2"><label for="f-cohort">Cohort</label>' in form  # room for the whole choice
 
 
 def test_enrolment_into_tier_2_before_tier_1_is_reviewed_shows_409_beside_the_form(inv, study):
@@ -194,6 +195,61 @@ def test_subject_page_shows_weights_dose_and_trace_link(app, api, study):
     assert "160 lb 72.5748 kg" in page
     assert f'href="/doses/{dose["id"]}"' in body and "3.4 mL" in page
     assert f'href="/trace/subjects/{s["id"]}"' in body
+
+
+def test_subject_page_shows_the_lot_as_printed(app, api, study):
+    s = enrol(api, study["id"], code="S-001")
+    lot = released_lot(api)
+    planned_dose(api, s["id"], lot["id"])
+    body = signed_in(app, "inv").get(f"/subjects/{s['id']}").get_data(as_text=True)
+    din = lot["din"]
+    assert (f'<span class="din">{din[:5]} {din[5:7]} {din[7:]}</span> <span class="check" '
+            f'title="ISBT 128 check character">{lot["check_character"]}</span>') in body
+    assert f'href="/lots/{lot["id"]}"' in body
+
+
+def _recall(api, lot_id, reason):
+    r = api.post(f"/lots/{lot_id}/recall", {"signature": sig(), "reason": reason}, as_="qa")
+    assert r.status_code == 200, r.get_json()
+
+
+def test_subject_infused_from_a_recalled_lot_shows_the_infused_bag_and_the_recall(app, api, study):
+    s = enrol(api, study["id"], code="S-001")
+    lot = released_lot(api)
+    bag = infuse(api, s, lot["id"])
+    _recall(api, lot["id"], "sterility culture positive")
+    body = signed_in(app, "inv").get(f"/subjects/{s['id']}").get_data(as_text=True)
+    page = text_of(body)
+    din = f"{lot['din'][:5]} {lot['din'][5:7]} {lot['din'][7:]} {lot['check_character']}"
+    start = body.index(">", body.index('id="lot-alert"')) + 1
+    alert = text_of(body[start:body.index("</div>", start)])
+    assert alert.startswith(f'Lot {din} was recalled on 20')
+    assert alert.endswith("(sterility culture positive): this subject was infused from it — follow the study's "
+                          "notification procedure.")
+    assert f"Bag {bag['code']} infused" in page
+    assert "Infusion 3.4 mL infused from" in page
+    assert "badge verified" not in body  # the dose's own status no longer stands for the bag's
+    study_page = text(signed_in(app, "inv").get(f"/studies/{study['id']}"))
+    assert "MRN-S-001 Tier 1 160 lb" in study_page and "infused lot recalled" in study_page
+
+
+def test_subject_whose_bag_is_held_before_infusion_is_told_the_bag_is_blocked(app, api, study):
+    s = enrol(api, study["id"], code="S-001")
+    lot = released_lot(api)
+    verified_bag(api, s["id"], lot["id"])
+    r = api.post(f"/lots/{lot['id']}/hold", {"signature": sig(), "reason": "deviation DV-7"}, as_="qa")
+    assert r.status_code == 200
+    page = text(signed_in(app, "inv").get(f"/subjects/{s['id']}"))
+    assert "was put on hold on" in page
+    assert "(deviation DV-7): the bag is blocked: it cannot be dispensed, received or infused." in page
+    assert "infused from it" not in page
+
+
+def test_subject_page_without_a_hold_or_recall_shows_no_lot_note(app, api, study):
+    s = enrol(api, study["id"], code="S-001")
+    verified_bag(api, s["id"], released_lot(api)["id"])
+    body = signed_in(app, "inv").get(f"/subjects/{s['id']}").get_data(as_text=True)
+    assert 'id="lot-alert"' not in body and "badge verified" in body  # the bag's state: verified
 
 
 def test_record_a_weight_through_the_page(inv, api, study):
