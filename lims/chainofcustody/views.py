@@ -3,13 +3,18 @@ misses and recalls. Thin handlers over lims.chainofcustody.services and trace; t
 import datetime as dt
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from lims import units
 from lims.auth.access import current_user, login_required, roles_required
+from lims.auth.services import BadPassword
 from lims.chainofcustody import services, timeline, trace
+from lims.chainofcustody.models import BedsideCheck, CustodyEvent
 from lims.chainofcustody.schemas import BedsideRequestSchema, CustodyEventRequestSchema, InfusionRequestSchema
 from lims.doses.services import bag_by_code
 from lims.errors import LimsError
+from lims.extensions import db
+from lims.lots import isbt
 from lims.lots import services as lots
 from lims.lots.schemas import DispositionRequestSchema
 from lims.pages import load_form, refused, site_time
@@ -28,16 +33,25 @@ CHECK_LABELS = {
     "not_infused": "Bag never infused before",
 }
 ON_THE_WARD = ("received", "bedside_verified")
+INFUSED = ("infusing", "infused")
 
 
 def time_left(expires_at, now=None):
-    """What the ward reads beside a bag: "2 h 14 min left", urgent under an hour, "EXPIRED" once past."""
-    left = aware(expires_at) - (now or utcnow())
+    """What the ward reads beside a bag: "2 h 14 min left", urgent under an hour, "EXPIRED" once past; with the
+    expiry itself (to the second) for custody.js, which keeps counting in the open page."""
+    expires_at = aware(expires_at)
+    left = expires_at - (now or utcnow())
+    stamp = expires_at.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     if left <= dt.timedelta(0):
-        return {"text": "EXPIRED", "level": "expired"}
+        return {"text": "EXPIRED", "level": "expired", "expires_at": stamp}
     hours, minutes = divmod(int(left.total_seconds() // 60), 60)
     text = f"{hours} h {minutes} min left" if hours else (f"{minutes} min left" if minutes else "under 1 min left")
-    return {"text": text, "level": "soon" if left < dt.timedelta(hours=1) else "ok"}
+    return {"text": text, "level": "soon" if left < dt.timedelta(hours=1) else "ok", "expires_at": stamp}
+
+
+def din_text(lot):
+    """A lot number as printed, in plain text (flash messages, dashboard rows): "W1234 26 000003 J"."""
+    return " ".join(isbt.display(lot.din, lot.check_character))
 
 
 def _helpers():
@@ -53,10 +67,31 @@ def _refused(template, error, **context):
     return refused(template, error, **_helpers(), **context)
 
 
+def _restated(error, message):
+    """The same refusal (status, code, fields) in the words the person at this page needs."""
+    return type(error)(message, fields=error.fields, code=error.code, extra=error.extra)
+
+
+def _naming_scans(error, scans):
+    """A refused scan is never put back in its field (the next scan would be typed after it): the message says
+    what was scanned instead."""
+    said = [f"{what} {value}".strip() for what, value in scans if value and value not in error.message]
+    return _restated(error, f"{error.message} (scanned: {', '.join(said)})") if said else error
+
+
 # --- the ward ---------------------------------------------------------------------------------------------------
+
+def last_received_location(user):
+    """Where this nurse last received a bag: her ward, most likely, so the receive form starts there."""
+    return db.session.scalar(select(CustodyEvent.location)
+                             .where(CustodyEvent.event == "received", CustodyEvent.actor_id == user.id,
+                                    CustodyEvent.location.is_not(None))
+                             .order_by(CustodyEvent.at.desc(), CustodyEvent.id.desc()).limit(1))
+
 
 def _ward_context(ward_name):
     return {"ward": ward_name, "wards": services.ward_names(),
+            "receive_location": ward_name or last_received_location(current_user()) or "",
             "on_ward": services.bags_in_status(*ON_THE_WARD, location=ward_name or None),
             "awaiting": services.bags_in_status("dispensed"), "now": utcnow()}
 
@@ -73,14 +108,19 @@ def _scanned_move(event, form):
     return services.move_bag(current_user(), body["bag"], event, body["location"])
 
 
+def _ward_refused(error, ward_name, **context):
+    form = {"location": request.form.get("location", "")}  # the place stays; the refused scan does not
+    return _refused("chainofcustody/ward.html", _naming_scans(error, [("", request.form.get("bag", "").strip())]),
+                    form=form, **context, **_ward_context(ward_name))
+
+
 @bp.route("/ward/receive", methods=["POST"])
 @roles_required("nurse")
 def ward_receive():
     try:
         bag = _scanned_move("received", request.form)
     except LimsError as e:
-        return _refused("chainofcustody/ward.html", e, form=request.form,
-                        **_ward_context(request.form.get("location", "").strip()))
+        return _ward_refused(e, request.form.get("location", "").strip())
     flash(f"Bag {bag.code} received on {bag.location} for subject {bag.subject.code}.")
     return redirect(url_for(".ward", ward=bag.location))
 
@@ -91,8 +131,7 @@ def ward_return():
     try:
         bag = _scanned_move("returned", request.form)
     except LimsError as e:
-        return _refused("chainofcustody/ward.html", e, form=request.form, returning=True,
-                        **_ward_context(request.args.get("ward", "").strip()))
+        return _ward_refused(e, request.args.get("ward", "").strip(), returning=True)
     flash(f"Bag {bag.code} returned to {bag.location}.")
     return redirect(url_for(".ward") if current_user().has_role("nurse") else url_for("main.home"))
 
@@ -102,7 +141,23 @@ def ward_return():
 @bp.route("/bedside")
 @roles_required("nurse")
 def bedside():
-    return _render("chainofcustody/bedside.html", form=None, error=None)
+    return _render("chainofcustody/bedside.html", form=None, error=None, focus=None)
+
+
+def _bedside_refused(error, form):
+    """A refusal that recorded no check (witness, scan): scans are made again, the witness fixes their part."""
+    witness = form.get("witness.username", "").strip()
+    focus = "witness-username" if error.status in (401, 403) else None  # None: the first empty field
+    if isinstance(error, BadPassword) and error.message == "wrong password":
+        # The scanning nurse is signed in; the only password typed here is the witness's.
+        error = _restated(error, f"The witness's password is wrong ({witness}): the witness types their own "
+                                 f"password.")
+        focus = "witness-password"
+    elif error.status == 401 and "witness" not in error.message:
+        error = _restated(error, f"Witness {witness}: {error.message}")
+    error = _naming_scans(error, [("wristband", form.get("wristband", "").strip()),
+                                  ("bag", form.get("bag", "").strip())])
+    return _refused("chainofcustody/bedside.html", error, form={"witness.username": witness}, focus=focus)
 
 
 @bp.route("/bedside", methods=["POST"])
@@ -114,23 +169,41 @@ def bedside_check():
                                             body["witness"]["username"], body["witness"]["password"],
                                             body.get("location"))
     except LimsError as e:
-        return _refused("chainofcustody/bedside.html", e, form=request.form)
-    if result["ok"]:
-        # POST/redirect/GET: reloading the PASS screen must not run the check again (it would fail as a near miss).
-        return redirect(url_for(".bedside_result", check_id=result["check_id"]), code=303)
-    return _render("chainofcustody/bedside_stop.html", checks=result["checks"], failures=result["failures"],
-                   bag_code=result["bag"], wristband=body["wristband"]), 409
+        return _bedside_refused(e, request.form)
+    # POST/redirect/GET, PASS or STOP alike: the check is recorded once, and reloading its page reads it again
+    # instead of running it again (a second near miss, or a PASS turned into a STOP).
+    return redirect(url_for(".bedside_result", check_id=result["check_id"]), code=303)
 
 
-def _infusion_defaults(bag):
-    # To the second: a start typed to the minute can read as earlier than the bedside check it followed.
-    now = utcnow().astimezone(site_zone()).strftime("%Y-%m-%dT%H:%M:%S")
-    return {"started_at": now, "completed_at": now, "volume_infused": units.display(bag.volume, "volume")}
+def _infusion_defaults(bag, check):
+    # The infusion starts at the check, rounded up to the second the form carries: a start before the check would
+    # read out of order in the custody trail. The end is left for the nurse: only she knows when the bag ran through.
+    start = aware(check.at) if check else utcnow()
+    start = start.replace(microsecond=0) + dt.timedelta(seconds=1 if start.microsecond else 0)
+    return {"started_at": start.astimezone(site_zone()).strftime("%Y-%m-%dT%H:%M:%S"), "completed_at": "",
+            "volume_infused": units.display(bag.volume, "volume")}
 
 
-def _pass_context(check, bag):
-    return {"check": check, "bag": bag, "infusion": services.infusion_of(bag),
-            "defaults": _infusion_defaults(bag)}
+def _moved_on(bag):
+    """What happened to a bag since its bedside check: the infusion, or the last move that took it elsewhere."""
+    infusion = services.infusion_of(bag)
+    if infusion:
+        return f"infusion recorded at {local(infusion.recorded_at)} by {infusion.nurse.full_name}"
+    events = services.custody_timeline(bag)
+    if not events:
+        return f"bag {bag.status.replace('_', ' ')}"
+    last = events[-1]
+    where = f" at {last.location}" if last.location else ""
+    return f"{last.event.replace('_', ' ')}{where} on {local(last.at)} by {last.actor.full_name}"
+
+
+def _check_context(check, bag):
+    """A passed check is the live PASS screen with the infusion form only while it is the check the bag stands on;
+    afterwards (infused, returned, checked again) it is history, and reads as such."""
+    current = check is not None and bag.status == "bedside_verified" and \
+        services.last_passed_check(bag).id == check.id
+    return {"check": check, "bag": bag, "current": current, "moved_on": None if current else _moved_on(bag),
+            "defaults": _infusion_defaults(bag, check)}
 
 
 @bp.route("/bedside/checks/<int:check_id>")
@@ -141,10 +214,10 @@ def bedside_result(check_id):
     if not check.ok:
         failures = services.failures_of(check)
         failed = {f["name"] for f in failures}
-        return _render("chainofcustody/bedside_stop.html", failures=failures, bag_code=bag.code,
+        return _render("chainofcustody/bedside_stop.html", check=check, failures=failures, bag_code=bag.code,
                        wristband=check.wristband_scan,
                        checks=[{"name": n, "passed": n not in failed} for n in CHECK_LABELS])
-    return _render("chainofcustody/bedside_pass.html", form=None, error=None, **_pass_context(check, bag))
+    return _render("chainofcustody/bedside_pass.html", form=None, error=None, **_check_context(check, bag))
 
 
 def _infusion_fields(form):
@@ -166,7 +239,7 @@ def infusion_record(code):
     except LimsError as e:
         bag = bag_by_code(code)
         return _refused("chainofcustody/bedside_pass.html", e, form=request.form,
-                        **_pass_context(services.last_passed_check(bag), bag))
+                        **_check_context(services.last_passed_check(bag), bag))
     bag = bag_by_code(code)
     flash(f"Infusion recorded: bag {bag.code}, subject {bag.subject.code}, "
           f"{infusion.volume_infused_ml:g} mL, signed by {infusion.signature.printed_name}.")
@@ -175,6 +248,12 @@ def infusion_record(code):
 
 # --- a bag's custody, and the traces ----------------------------------------------------------------------------
 
+def bedside_checks_of(bag):
+    """Every bedside check of a bag, passed or STOP, oldest first: a near miss is part of the bag's story."""
+    return db.session.scalars(select(BedsideCheck).where(BedsideCheck.bag_id == bag.id)
+                              .order_by(BedsideCheck.at, BedsideCheck.id)).all()
+
+
 @bp.route("/bags/<code>")
 @login_required
 def bag_page(code):
@@ -182,15 +261,27 @@ def bag_page(code):
     events = [trace.event_view(e) for e in services.custody_timeline(bag)]
     svg = timeline.custody_svg(events, f"Custody timeline of bag {bag.code}")
     infusion = services.infusion_of(bag)
-    return _render("chainofcustody/bag.html", bag=bag, events=events, svg=svg, infusion=infusion,
+    checks = [{"check": c, "failures": services.failures_of(c)} for c in bedside_checks_of(bag)]
+    return _render("chainofcustody/bag.html", bag=bag, events=events, svg=svg, infusion=infusion, checks=checks,
                    reactions=services.reactions_of(infusion), now=utcnow())
+
+
+def blocked_text(bag_status, lot_blocked):
+    """The trace's "Blocked" column: a hold or recall stops the bags not yet infused; one already infused is not
+    blocked, it is a subject to notify."""
+    if not lot_blocked or bag_status == "discarded":
+        return "no"
+    return "infused — subject to notify" if bag_status in INFUSED else "yes"
 
 
 @bp.route("/trace/lots/<int:lot_id>")
 @login_required
 def lot_trace_page(lot_id):
     lot = lots.get_lot(lot_id)
-    return _render("chainofcustody/trace_lot.html", lot=lot, trace=trace.lot_trace(lot))
+    found = trace.lot_trace(lot)
+    for b in found["bags"]:
+        b["blocked_text"] = blocked_text(b["status"], lot.blocked)
+    return _render("chainofcustody/trace_lot.html", lot=lot, trace=found)
 
 
 @bp.route("/trace/subjects/<int:subject_id>")
@@ -246,31 +337,40 @@ def recall_lot(lot_id):
         return _refused("chainofcustody/recalls.html", e, form=request.form, failed_lot=lot_id, **_recall_context())
     reached = services.recall_impact(lot)["reached"]
     notify = ", ".join(f"{r['subject'].code} (bag {r['bag'].code})" for r in reached)
-    flash(f"Lot {lot.din} {lot.check_character} recalled. "
+    flash(f"Lot {din_text(lot)} recalled. "
           + (f"Subjects to notify: {notify}." if reached else "No subject was infused from this lot."))
     return redirect(url_for(".recalls") + f"#lot-{lot.id}")
 
 
 # --- dashboards (lims.dashboard) ----------------------------------------------------------------------------------
 
-def _bag_row(bag, detail):
-    return {"text": f"{bag.code} — subject {bag.subject.code}", "detail": detail, "href": f"/bags/{bag.code}"}
+def _bag_row(bag, detail, now):
+    return {"text": f"{bag.code} — subject {bag.subject.code}", "left": time_left(bag.expires_at, now),
+            "detail": detail, "href": f"/bags/{bag.code}"}
 
 
 def nurse_dashboard(user):
     now = utcnow()
     on_ward = services.bags_in_status(*ON_THE_WARD)
     awaiting = services.bags_in_status("dispensed")
+    # The partial draws each row's time left as a countdown (custody.js); the first section brings the assets.
     return [
-        {"role": "nurse", "title": "Bags on the ward, soonest expiry first",
+        {"role": "nurse", "title": "Bags on the ward, soonest expiry first", "template":
+            "chainofcustody/_dashboard_nurse.html", "assets": True,
          "empty": "No bag is on the ward: receive one on the Ward page when the pharmacy sends it.",
-         "rows": [_bag_row(b, f"{time_left(b.expires_at, now)['text']} · {b.location} · "
-                                   f"{b.status.replace('_', ' ')}") for b in on_ward]},
-        {"role": "nurse", "title": "Bags dispensed, awaiting receipt",
+         "rows": [_bag_row(b, f"{b.location} · {b.status.replace('_', ' ')}", now) for b in on_ward]},
+        {"role": "nurse", "title": "Bags dispensed, awaiting receipt", "template":
+            "chainofcustody/_dashboard_nurse.html",
          "empty": "No bag is on its way from the pharmacy.",
-         "rows": [_bag_row(b, f"{time_left(b.expires_at, now)['text']} · from {b.location}")
-                  for b in awaiting]},
+         "rows": [_bag_row(b, f"from {b.location}", now) for b in awaiting]},
     ]
+
+
+def near_miss_text(row):
+    """A near miss named by what failed: "STOP: right subject failed — wristband MRN-0999 scanned for bag …"."""
+    failed = ", ".join(f["name"].replace("_", " ") for f in row["failures"]) or "check"
+    return (f"STOP: {failed} failed — wristband {row['check'].wristband_scan} scanned for bag "
+            f"{row['bag_code'] or row['check'].bag_scan}")
 
 
 def qa_dashboard(user):
@@ -278,12 +378,13 @@ def qa_dashboard(user):
     return [
         {"role": "qa", "title": "Recent bedside near misses",
          "empty": "No bedside near miss has been recorded.",
-         "rows": [{"text": f"{local(r['check'].at)}: {r['check'].nurse.full_name}, bag {r['bag_code']}",
-                   "detail": "; ".join(f["name"].replace("_", " ") for f in r["failures"]),
+         "rows": [{"text": near_miss_text(r),
+                   "detail": f"{local(r['check'].at)} · {r['check'].nurse.full_name}, witness "
+                             f"{r['check'].witness.full_name}",
                    "href": "/near-misses"} for r in near]},
         {"role": "qa", "title": "Held or recalled lots: subjects to notify",
          "empty": "No lot is on hold or recalled.",
-         "rows": [{"text": f"{a['lot'].din} {a['lot'].check_character} — {a['lot'].status.replace('_', ' ')}",
+         "rows": [{"text": f"{din_text(a['lot'])} — {a['lot'].status.replace('_', ' ')}",
                    "detail": (f"{len(a['reached'])} infused subject(s) to notify: "
                               + ", ".join(r["subject"].code for r in a["reached"])) if a["reached"]
                    else f"no subject infused; {len(a['blocked'])} bag(s) blocked",

@@ -1,32 +1,78 @@
-// The bedside page, driven by a handheld scanner that types its payload like a keyboard and ends with Enter.
-// Focus stays in the scan field: Enter moves to the next step instead of submitting, and a stray tap elsewhere
-// brings the focus back, so the next scan never lands nowhere. (CSP: 'self' scripts only, so this file.)
+// Scan forms (the bedside check, the ward's receive and return), driven by a handheld scanner that types its
+// payload like a keyboard and ends with Enter. (CSP: 'self' scripts only, so this file.)
+// - A scan field selects its content when it takes the focus: the next scan replaces the old one, never appends.
+// - Enter moves to the next empty field of the form instead of submitting; Enter with every field filled submits.
+// - At the bedside a stray tap brings the focus back to the scan field, so the next scan never lands nowhere.
 (function () {
-  var form = document.getElementById("bedside-form");
-  if (!form) { return; }
-  var scans = Array.prototype.slice.call(form.querySelectorAll("input[data-scan]"));
-  var entries = Array.prototype.slice.call(form.querySelectorAll("input:not([type=hidden])"));
+  var forms = Array.prototype.slice.call(document.querySelectorAll("form[data-scan-form]"));
+  if (!forms.length) { return; }
 
-  function firstEmpty() {
-    for (var i = 0; i < entries.length; i++) {
-      if (!entries[i].value) { return entries[i]; }
+  function entriesOf(form) {
+    return Array.prototype.slice.call(form.querySelectorAll("input:not([type=hidden])"));
+  }
+
+  // The first empty field after `from`, wrapping round to the top of the form; null when every field is filled.
+  function nextEmpty(form, from) {
+    var entries = entriesOf(form);
+    var start = from ? entries.indexOf(from) + 1 : 0;
+    for (var n = 0; n < entries.length; n++) {
+      var field = entries[(start + n) % entries.length];
+      if (!field.value) { return field; }
     }
     return null;
   }
 
-  scans.forEach(function (input, i) {
-    input.addEventListener("keydown", function (event) {
-      if (event.key !== "Enter") { return; }
-      var next = i < scans.length - 1 ? scans[i + 1] : firstEmpty();
-      if (!input.value) {
-        event.preventDefault();  // an empty scan: stay here for the next one
-      } else if (next && next !== input) {
-        event.preventDefault();
-        next.focus();
-        next.select();
+  function focusOn(field) {
+    field.focus();
+    if (field.select) { field.select(); }
+  }
+
+  forms.forEach(function (form) {
+    entriesOf(form).forEach(function (input) {
+      if (input.hasAttribute("data-scan")) {
+        // Just after the tap that placed the caret, so the selection stands; unless a scan has begun meanwhile.
+        input.addEventListener("focus", function () {
+          var was = input.value;
+          window.setTimeout(function () { if (input.value === was) { input.select(); } }, 0);
+        });
       }
-      // The last scan with everything filled in submits, as Enter does.
+      input.addEventListener("keydown", function (event) {
+        if (event.key !== "Enter") { return; }
+        if (!input.value) {
+          event.preventDefault();  // an empty scan or field: stay here for it
+          return;
+        }
+        var next = nextEmpty(form, input);
+        if (next) {
+          event.preventDefault();
+          focusOn(next);
+        }
+        // Every field filled: Enter submits, as it always does.
+      });
     });
+  });
+
+  // lims.js gives a refusal's alert the focus on DOMContentLoaded (so it is read), which cancels autofocus; but a
+  // scanner types into whatever has the focus, so the field the page wants takes it back just after.
+  document.addEventListener("DOMContentLoaded", function () {
+    var active = document.activeElement;
+    var wanted = document.querySelector("form[data-scan-form] [autofocus]");
+    if (wanted && active && active.classList.contains("alert")) { focusOn(wanted); }
+  });
+
+  // The bedside: after a refusal the form says which field the refusal is about (data-focus); otherwise the focus
+  // starts at the first empty field.
+  var bedside = document.getElementById("bedside-form");
+  if (!bedside) { return; }
+  var scans = Array.prototype.slice.call(bedside.querySelectorAll("input[data-scan]"));
+
+  function focusStart() {
+    var named = bedside.getAttribute("data-focus");
+    var start = (named && document.getElementById(named)) || nextEmpty(bedside, null) || scans[0];
+    if (start && document.activeElement !== start) { focusOn(start); }
+  }
+
+  scans.forEach(function (input) {
     input.addEventListener("blur", function (event) {
       var to = event.relatedTarget;
       if (to && to.closest("input, select, textarea, button, a, [tabindex]")) { return; }
@@ -37,13 +83,8 @@
     });
   });
 
-  // After a refusal the page comes back filled in: start at the first field still empty (the password is never
-  // sent back), else at the first scan.
-  function focusStart() {
-    var start = firstEmpty() || scans[0];
-    if (start && document.activeElement !== start) { start.focus(); }
-  }
   focusStart();
+  document.addEventListener("DOMContentLoaded", focusStart);
   // Again once everything has loaded, and when the page comes back from the browser's history.
   window.addEventListener("load", function () {
     if (!document.activeElement || document.activeElement === document.body) { focusStart(); }

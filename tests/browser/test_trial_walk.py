@@ -68,8 +68,8 @@ def test_one_subject_walks_from_lot_release_to_infusion(demo_site, page, app):
     # Technician: the lot in quarantine shows on the dashboard with its missing QC; record the rest.
     sign_in_as(page, site, "tech")
     assert f"{len(PASSING_QC) - 5} QC result(s) missing" in dashboard(page, site, "technician")
-    page.click(f"main a[href='/lots/{lot_id}']")
-    page.wait_for_url(f"{site}/lots/{lot_id}")
+    page.click(f"main a[href^='/lots/{lot_id}']")
+    page.wait_for_url(re.compile(rf".*/lots/{lot_id}(#qc)?$"))
     for test, result in PASSING_QC[5:]:
         page.select_option("#f-test", test)
         page.fill("#f-result", result)
@@ -117,12 +117,13 @@ def test_one_subject_walks_from_lot_release_to_infusion(demo_site, page, app):
     sign_dialog(page, "verify-dialog")
     expect(page.locator("main")).to_contain_text("verified by Pia Pharmacist")
     with page.expect_download() as download:
-        page.click("button:has-text('Print label')")
+        page.click("a:has-text('Print label')")
     pdf = download.value.path().read_bytes()
     qr = [text for kind, text in decode_page(pdf) if kind == "QR Code"]
     assert len(qr) == 1 and qr[0].startswith("MSC1:" + din)
     bag_scan = qr[0]
-    page.reload()
+    expect(page.locator("main")).to_contain_text("Printed 1 time(s)")  # the page refreshes once the print counts
+    page.fill("#f-location", "Stroke unit")
     page.click("button:has-text('Dispense')")
     expect(page.locator("main")).to_contain_text("dispensed")
 
@@ -155,6 +156,8 @@ def test_one_subject_walks_from_lot_release_to_infusion(demo_site, page, app):
     page.fill("#witness-password", DEMO_PASSWORD)
     page.keyboard.press("Enter")
     expect(page.locator("#verdict")).to_have_text("PASS")
+    assert page.input_value("#f-completed_at") == ""  # the nurse says when the bag ran through
+    page.fill("#f-completed_at", page.input_value("#f-started_at"))
     page.fill("#f-volume_infused", "3.3 mL")
     page.locator("input[name='signature.password']").fill(DEMO_PASSWORD)
     page.click("button:has-text('Sign: infusion administered')")
