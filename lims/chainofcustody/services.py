@@ -65,8 +65,8 @@ def move_bag(user, scan, event, location):
                        code="invalid_transition", extra={"status": bag.status})
     if event in ("dispensed", "received"):
         if bag.lot.blocked:
-            raise Conflict(f"lot {bag.lot.din} is {bag.lot.status}: its bags are blocked", code="lot_blocked",
-                           extra={"status": bag.status, "lot_status": bag.lot.status})
+            raise Conflict(f"lot {bag.lot.printed_number} is {bag.lot.status}: its bags are blocked",
+                           code="lot_blocked", extra={"status": bag.status, "lot_status": bag.lot.status})
         _refuse_if_expired(bag, event)
     if event == "dispensed" and bag.label_prints < 1:
         raise Conflict(f"bag {bag.code} has no printed label yet; print it before dispensing",
@@ -107,7 +107,7 @@ def verify_at_bedside(nurse, bag_scan, wristband, witness_username, witness_pass
          f"this bag is for subject {bag.subject.code}, not {subject.code}"),
         ("bag_verified", bag.dose.status == "verified", f"dose {bag.dose_id} is {bag.dose.status}, not verified"),
         ("bag_received", bag.status == "received", f"bag is {bag.status}, not received on the ward"),
-        ("lot_released", bag.lot.status == "released", f"lot {bag.lot.din} is {bag.lot.status}"),
+        ("lot_released", bag.lot.status == "released", f"lot {bag.lot.printed_number} is {bag.lot.status}"),
         ("within_expiry", aware(bag.expires_at) > now,
          f"post-thaw expiry passed at {aware(bag.expires_at).isoformat()}"),
         ("not_infused", bag.status not in ("infusing", "infused") and
@@ -165,7 +165,8 @@ def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, r
         raise Conflict(f"the infusion started after the bag's post-thaw expiry ({aware(bag.expires_at).isoformat()})",
                        code="bag_expired", extra={"status": bag.status})
     if bag.lot.blocked:
-        raise Conflict(f"lot {bag.lot.din} is {bag.lot.status}", code="lot_blocked", extra={"status": bag.status})
+        raise Conflict(f"lot {bag.lot.printed_number} is {bag.lot.status}", code="lot_blocked",
+                       extra={"status": bag.status})
     infused_ml = units.magnitude(volume_infused, "volume")
     if infused_ml > bag.volume_ml + 1e-9:
         raise invalid("volume_infused", f"{infused_ml:g} mL is more than the bag holds ({bag.volume_ml:g} mL)")

@@ -45,10 +45,10 @@ def bag_by_code(code, lock=False):
 
 def _usable_lot(lot):
     if lot.status != "released":
-        raise Conflict(f"lot {lot.din} is {lot.status}, not released", code="lot_not_released",
+        raise Conflict(f"lot {lot.printed_number} is {lot.status}, not released", code="lot_not_released",
                        extra={"status": lot.status})
     if not lots.is_unexpired(lot):
-        raise Conflict(f"lot {lot.din} expired on {lot.expires_on.isoformat()}", code="lot_expired",
+        raise Conflict(f"lot {lot.printed_number} expired on {lot.expires_on.isoformat()}", code="lot_expired",
                        extra={"status": "expired"})
 
 
@@ -68,7 +68,7 @@ def compute_plan(subject, lot):
     results = lots.current_results(lot)
     missing = [t for t in ("cell_concentration", "viability", "endotoxin") if t not in results]
     if missing:
-        raise Conflict(f"lot {lot.din} has no result for {', '.join(missing)}", code="lot_results_missing")
+        raise Conflict(f"lot {lot.printed_number} has no result for {', '.join(missing)}", code="lot_results_missing")
     try:
         plan = calculation.plan(
             cohort_dose=subject.cohort.dose, weight=weight.weight,
@@ -81,7 +81,7 @@ def compute_plan(subject, lot):
         raise Invalid(e.message, fields={e.field: [e.message]}, code="dose_rule_broken") from None
     available = _available_containers(lot)
     if available < plan.containers_needed:
-        raise Conflict(f"lot {lot.din} has {available} container(s) in storage; the dose needs "
+        raise Conflict(f"lot {lot.printed_number} has {available} container(s) in storage; the dose needs "
                        f"{plan.containers_needed}", code="too_few_containers")
     return plan, weight
 
@@ -148,7 +148,7 @@ def prepare_dose(user, dose_id, signature, thawed_at=None):
         select(Container).where(Container.lot_id == lot.id, Container.status == "in_storage")
         .order_by(Container.id).limit(dose.containers_needed).with_for_update(skip_locked=True)).all()
     if len(containers) < dose.containers_needed:
-        raise Conflict(f"lot {lot.din} has {len(containers)} container(s) free; the dose needs "
+        raise Conflict(f"lot {lot.printed_number} has {len(containers)} container(s) free; the dose needs "
                        f"{dose.containers_needed}", code="too_few_containers")
     remaining = dose.volume_ml
     from lims.chainofcustody import services as custody

@@ -124,6 +124,13 @@ class Lot(db.Model):
         return units.of(self.dmso_fraction_percent, "percent")
 
     @property
+    def printed_number(self):
+        """The lot number as labels print it and people read it: "W1234 26 000123 3"."""
+        from lims.lots.isbt import display
+        spaced, check = display(self.din, self.check_character)
+        return f"{spaced} {check}"
+
+    @property
     def blocked(self):
         """A hold or recall blocks every container and bag of the lot at once (SPEC §5)."""
         return self.status in ("on_hold", "recalled")

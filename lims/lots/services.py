@@ -154,7 +154,7 @@ def result_quantity(result, kind):
 def record_qc_result(user, lot_id, test, raw_result, method=None, reason=None):
     lot = get_lot(lot_id, lock=True)
     if lot.status in ("rejected", "recalled"):
-        raise Conflict(f"lot {lot.din} is {lot.status}: no further QC results", code="lot_closed",
+        raise Conflict(f"lot {lot.printed_number} is {lot.status}: no further QC results", code="lot_closed",
                        extra={"status": lot.status})
     requirement = {r.test: r for r in lot.spec.requirements}.get(test)
     if requirement is None:
@@ -239,7 +239,8 @@ def dispose(user, lot_id, action, signature, reason=None):
     auth.authenticate_signer(user, signature)
     lot = get_lot(lot_id, lock=True)
     if lot.status not in allowed_from:
-        raise Conflict(f"lot {lot.din} is {lot.status}; it cannot be {to_status.replace('_', ' ')} from there",
+        raise Conflict(f"lot {lot.printed_number} is {lot.status}; it cannot be {to_status.replace('_', ' ')} "
+                       f"from there",
                        code="invalid_transition", extra={"status": lot.status})
     if action != "release" and not (reason and reason.strip()):
         raise invalid("reason", f"a {action} needs a reason")
