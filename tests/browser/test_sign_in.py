@@ -11,7 +11,7 @@ def test_technician_signs_in_and_sees_the_worklist(live_server, page, app):
     page.click("button[type=submit]")
     page.wait_for_url(live_server + "/")
     assert page.locator("h1").inner_text() == "Good to see you, Tech Person"
-    assert "No lot is waiting in quarantine." in page.content()
+    assert "No lot in quarantine is missing a QC result." in page.content()
     screenshot(page, "home-technician")
     page.click("text=Sign out")
     page.wait_for_url(live_server + "/login")
