@@ -250,3 +250,17 @@ def recall_impact(lot):
                for b in bags if b.status in ("infusing", "infused")]
     blocked = [b for b in bags if b.status in BEFORE_INFUSING or b.status == "returned"]
     return {"reached": reached, "blocked": blocked}
+
+
+def last_received_location(user):
+    """Where this nurse last received a bag: her ward, most likely, so the receive form starts there."""
+    return db.session.scalar(select(CustodyEvent.location)
+                             .where(CustodyEvent.event == "received", CustodyEvent.actor_id == user.id,
+                                    CustodyEvent.location.is_not(None))
+                             .order_by(CustodyEvent.at.desc(), CustodyEvent.id.desc()).limit(1))
+
+
+def bedside_checks_of(bag):
+    """Every bedside check of a bag, passed or STOP, oldest first: a near miss is part of the bag's story."""
+    return db.session.scalars(select(BedsideCheck).where(BedsideCheck.bag_id == bag.id)
+                              .order_by(BedsideCheck.at, BedsideCheck.id)).all()

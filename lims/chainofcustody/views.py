@@ -3,17 +3,14 @@ misses and recalls. Thin handlers over lims.chainofcustody.services and trace; t
 import datetime as dt
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from lims import units
 from lims.auth.access import current_user, login_required, roles_required
 from lims.auth.services import BadPassword
 from lims.chainofcustody import services, timeline, trace
-from lims.chainofcustody.models import BedsideCheck, CustodyEvent
 from lims.chainofcustody.schemas import BedsideRequestSchema, CustodyEventRequestSchema, InfusionRequestSchema
 from lims.doses.services import bag_by_code
 from lims.errors import LimsError
-from lims.extensions import db
 from lims.lots import isbt
 from lims.lots import services as lots
 from lims.lots.schemas import DispositionRequestSchema
@@ -81,17 +78,9 @@ def _naming_scans(error, scans):
 
 # --- the ward ---------------------------------------------------------------------------------------------------
 
-def last_received_location(user):
-    """Where this nurse last received a bag: her ward, most likely, so the receive form starts there."""
-    return db.session.scalar(select(CustodyEvent.location)
-                             .where(CustodyEvent.event == "received", CustodyEvent.actor_id == user.id,
-                                    CustodyEvent.location.is_not(None))
-                             .order_by(CustodyEvent.at.desc(), CustodyEvent.id.desc()).limit(1))
-
-
 def _ward_context(ward_name):
     return {"ward": ward_name, "wards": services.ward_names(),
-            "receive_location": ward_name or last_received_location(current_user()) or "",
+            "receive_location": ward_name or services.last_received_location(current_user()) or "",
             "on_ward": services.bags_in_status(*ON_THE_WARD, location=ward_name or None),
             "awaiting": services.bags_in_status("dispensed"), "now": utcnow()}
 
@@ -248,12 +237,6 @@ def infusion_record(code):
 
 # --- a bag's custody, and the traces ----------------------------------------------------------------------------
 
-def bedside_checks_of(bag):
-    """Every bedside check of a bag, passed or STOP, oldest first: a near miss is part of the bag's story."""
-    return db.session.scalars(select(BedsideCheck).where(BedsideCheck.bag_id == bag.id)
-                              .order_by(BedsideCheck.at, BedsideCheck.id)).all()
-
-
 @bp.route("/bags/<code>")
 @login_required
 def bag_page(code):
@@ -261,7 +244,7 @@ def bag_page(code):
     events = [trace.event_view(e) for e in services.custody_timeline(bag)]
     svg = timeline.custody_svg(events, f"Custody timeline of bag {bag.code}")
     infusion = services.infusion_of(bag)
-    checks = [{"check": c, "failures": services.failures_of(c)} for c in bedside_checks_of(bag)]
+    checks = [{"check": c, "failures": services.failures_of(c)} for c in services.bedside_checks_of(bag)]
     return _render("chainofcustody/bag.html", bag=bag, events=events, svg=svg, infusion=infusion, checks=checks,
                    reactions=services.reactions_of(infusion), now=utcnow())
 
