@@ -95,7 +95,7 @@ class Bag(db.Model):
     dose = relationship("Dose", back_populates="bag")
     lot = relationship("Lot", lazy="joined")
     subject = relationship("Subject", lazy="joined")
-    holder = relationship("User", lazy="joined")
+    holder = relationship("User")  # shown on pages; a scan does not need it
 
     @property
     def volume(self):

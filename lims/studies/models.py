@@ -51,7 +51,8 @@ class Cohort(db.Model):
     size: Mapped[int] = mapped_column(Integer, nullable=False)
 
     study = relationship("Study", back_populates="cohorts")
-    review = relationship("SafetyReview", uselist=False, back_populates="cohort", lazy="selectin")
+    # Read when a study's cohorts are shown (four rows), not on every scan that loads a subject's cohort.
+    review = relationship("SafetyReview", uselist=False, back_populates="cohort")
 
     @property
     def dose(self):
