@@ -17,24 +17,12 @@ bp = Blueprint("doses_pages", __name__, template_folder="templates")
 
 # --- figures as a pharmacist reads them ------------------------------------------------------------------------
 
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def scientific(value, digits=5):
-    """1.0886 × 10⁸: a cell count to `digits` significant figures, in the notation of a dosing worksheet."""
-    if value == 0 or 1e-3 <= abs(value) < 1e4:
-        return f"{value:g}"
-    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
-
-
 def _trimmed(value, places):
     return f"{value:.{places}f}".rstrip("0").rstrip(".")
 
 
 _FORMATS = {
-    "cells": lambda v: scientific(v), "dose": lambda v: scientific(v), "concentration": lambda v: scientific(v),
+    "cells": units.scientific, "dose": units.scientific, "concentration": units.scientific,
     "mass": lambda v: _trimmed(v, 4), "volume": lambda v: f"{v:.1f}", "percent": lambda v: f"{v:g}",
     "endotoxin_concentration": lambda v: f"{v:g}", "dmso_dose": lambda v: f"{v:.3g}",
     "endotoxin_dose": lambda v: f"{v:.3g}", "mass_g": lambda v: f"{v:g}", "duration": lambda v: f"{v:g}",
