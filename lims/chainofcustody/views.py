@@ -11,7 +11,6 @@ from lims.chainofcustody import services, timeline, trace
 from lims.chainofcustody.schemas import BedsideRequestSchema, CustodyEventRequestSchema, InfusionRequestSchema
 from lims.doses.services import bag_by_code
 from lims.errors import LimsError
-from lims.lots import isbt
 from lims.lots import services as lots
 from lims.lots.schemas import DispositionRequestSchema
 from lims.pages import load_form, refused, site_time
@@ -44,11 +43,6 @@ def time_left(expires_at, now=None):
     hours, minutes = divmod(int(left.total_seconds() // 60), 60)
     text = f"{hours} h {minutes} min left" if hours else (f"{minutes} min left" if minutes else "under 1 min left")
     return {"text": text, "level": "soon" if left < dt.timedelta(hours=1) else "ok", "expires_at": stamp}
-
-
-def din_text(lot):
-    """A lot number as printed, in plain text (flash messages, dashboard rows): "W1234 26 000003 J"."""
-    return " ".join(isbt.display(lot.din, lot.check_character))
 
 
 def _helpers():
@@ -320,7 +314,7 @@ def recall_lot(lot_id):
         return _refused("chainofcustody/recalls.html", e, form=request.form, failed_lot=lot_id, **_recall_context())
     reached = services.recall_impact(lot)["reached"]
     notify = ", ".join(f"{r['subject'].code} (bag {r['bag'].code})" for r in reached)
-    flash(f"Lot {din_text(lot)} recalled. "
+    flash(f"Lot {lot.printed_number} recalled. "
           + (f"Subjects to notify: {notify}." if reached else "No subject was infused from this lot."))
     return redirect(url_for(".recalls") + f"#lot-{lot.id}")
 
@@ -367,7 +361,7 @@ def qa_dashboard(user):
                    "href": "/near-misses"} for r in near]},
         {"role": "qa", "title": "Held or recalled lots: subjects to notify",
          "empty": "No lot is on hold or recalled.",
-         "rows": [{"text": f"{din_text(a['lot'])} — {a['lot'].status.replace('_', ' ')}",
+         "rows": [{"text": f"{a['lot'].printed_number} — {a['lot'].status.replace('_', ' ')}",
                    "detail": (f"{len(a['reached'])} infused subject(s) to notify: "
                               + ", ".join(r["subject"].code for r in a["reached"])) if a["reached"]
                    else f"no subject infused; {len(a['blocked'])} bag(s) blocked",
