@@ -27,11 +27,9 @@ def register_donor(body):
 @blp.arguments(schemas.LotCreateSchema)
 @blp.response(201, schemas.LotSchema)
 def register_lot(body):
-    from lims.units import parse
-    dmso = body["dmso_fraction"] or parse("10 %", "percent")  # SPEC §5 default: 10 % v/v
     return services.register_lot(current_user(), body["product_code"], body["donor_id"], body["manufactured_on"],
-                                 body["expires_on"], body["container_count"], body["fill_volume"], dmso,
-                                 body["storage"])
+                                 body["expires_on"], body["container_count"], body["fill_volume"],
+                                 body["dmso_fraction"], body["storage"])
 
 
 @blp.route("/lots/<int:lot_id>", methods=["GET"])

@@ -91,8 +91,12 @@ def _next_din():
     return isbt.make_din(fin, year, value)
 
 
+DEFAULT_DMSO_FRACTION = "10 %"  # SPEC §5: cryopreserved in 10 % v/v DMSO unless the lot says otherwise
+
+
 def register_lot(user, product_code, donor_id, manufactured_on, expires_on, container_count, fill_volume,
-                 dmso_fraction, storage=None):
+                 dmso_fraction=None, storage=None):
+    dmso_fraction = dmso_fraction if dmso_fraction is not None else units.parse(DEFAULT_DMSO_FRACTION, "percent")
     product = product_by_code(product_code)
     donor = get_donor(donor_id)
     if expires_on <= manufactured_on:

@@ -12,14 +12,13 @@ from lims import units
 from lims.auth.access import current_user, login_required, roles_required
 from lims.errors import LimsError, invalid
 from lims.extensions import db
-from lims.lots import chart, isbt, schemas, services
+from lims.lots import chart, schemas, services
 from lims.lots.models import ELIGIBILITY, LOT_STATUSES
 from lims.pages import load_form, refused
 from lims.timeutil import utcnow
 
 bp = Blueprint("lots_pages", __name__, template_folder="templates")
 
-DEFAULT_DMSO = "10 %"  # SPEC §5 default, as the API applies it
 ATTENTION_DAYS = 14    # how far back the technician's dashboard looks for out-of-specification QC
 # What each kind of QC test takes, shown beside the result field.
 EXPECTED = {"categorical": "negative or positive", **units.CANONICAL}
@@ -54,11 +53,6 @@ def _quantity_text(value, unit):
     return f"{value / 1e6:.4g} × 10⁶ {unit}" if abs(value) >= 1e5 else f"{value:g} {unit}"
 
 
-def _din(lot):
-    """The DIN as printed, with its check character: "W1234 26 000123 3"."""
-    return " ".join(isbt.display(lot.din, lot.check_character))
-
-
 def _integers(form, *names):
     # The API schema takes JSON integers only (strict); a form sends text. Digits become numbers here, anything
     # else (letters, a sign, an absurd length) is left for the schema to refuse with the field named.
@@ -73,7 +67,7 @@ def _list_context():
         raise invalid("status", f"choose one of {', '.join(LOT_STATUSES)}")
     lots = services.all_lots(status)
     return {"lots": [{"lot": lot, "evaluation": services.evaluate(lot)["status"]} for lot in lots],
-            "status": status, "default_dmso": DEFAULT_DMSO,
+            "status": status, "default_dmso": services.DEFAULT_DMSO_FRACTION,
             "status_options": [("", "every status")] + [(s, s.replace("_", " ")) for s in LOT_STATUSES],
             "product_options": [(p.code, f"{p.code} — {p.name}") for p in services.all_products()],
             "donor_options": [(d.id, f"{d.code} ({d.eligibility})") for d in services.all_donors()],
@@ -99,10 +93,10 @@ def register_lot():
                          **_integers(request.form, "donor_id", "container_count"))
         lot = services.register_lot(current_user(), body["product_code"], body["donor_id"], body["manufactured_on"],
                                     body["expires_on"], body["container_count"], body["fill_volume"],
-                                    body["dmso_fraction"] or units.parse(DEFAULT_DMSO, "percent"), body["storage"])
+                                    body["dmso_fraction"], body["storage"])
     except LimsError as e:
         return _list_refused(e, "lot")
-    flash(f"Lot {_din(lot)} registered in quarantine "
+    flash(f"Lot {lot.printed_number} registered in quarantine "
           f"with {lot.container_count} containers.")
     return redirect(url_for(".lot_page", lot_id=lot.id))
 
@@ -194,7 +188,7 @@ def _disposition_page(action):
                 db.session.rollback()
                 return refused("lots/release_queue.html", e, form=request.form, failed=lot_id, **_queue_context())
             return _lot_refused(lot_id, e, action)
-        flash(f"Lot {_din(lot)} is now "
+        flash(f"Lot {lot.printed_number} is now "
               f"{lot.status.replace('_', ' ')}, signed by {current_user().full_name}.")
         return redirect(url_for(".release_queue") if from_queue else url_for(".lot_page", lot_id=lot_id))
 
@@ -238,7 +232,7 @@ def _points(trend, test, scale=1.0):
     for row in trend:
         lot, criterion = row["lot"], row[test]
         result = criterion["result"] if criterion and not criterion["missing"] else None
-        points.append(chart.Point(_din(lot),
+        points.append(chart.Point(lot.printed_number,
                                   lot.manufactured_on.isoformat(),
                                   None if result is None else result["value"] / scale,
                                   met=bool(criterion and criterion["met"])))
@@ -272,7 +266,7 @@ def product_page(code):
 
 def _naming(lot, what):
     """A dashboard line about a lot: `text` in plain words, and `what` to follow the boxed DIN the partial draws."""
-    return {"text": f"{_din(lot)} — {what}", "what": what}
+    return {"text": f"{lot.printed_number} — {what}", "what": what}
 
 
 def _section(role, title, lists):

@@ -48,6 +48,16 @@ def test_registered_lot_has_n_containers_in_storage_with_unique_codes(api):
     assert all(c["fill_volume"] == {"value": 4.5, "unit": "mL"} for c in containers)
 
 
+def test_a_lot_registered_without_a_dmso_fraction_has_the_default_10_percent(api):
+    make_product(api)
+    donor = make_donor(api, code="D-DMSO")
+    body = _lot_body(donor["id"])
+    del body["dmso_fraction"]
+    r = api.post("/lots", body, as_="tech")
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["dmso_fraction"] == {"value": 10.0, "unit": "%"}
+
+
 def test_registered_lot_echoes_its_fields_in_canonical_units(api):
     make_product(api)
     donor = make_donor(api, code="D-ECHO")
