@@ -18,3 +18,14 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
 csrf = CSRFProtect()
 api = Api()
+
+
+def locked_or_read(model, *criteria, lock=False):
+    """One row of `model` matching `criteria`, or None. With lock it is held FOR UPDATE until the transaction ends
+    and re-read, so whoever waited for the lock acts on the state the first writer left, not a stale copy."""
+    from sqlalchemy import select
+    query = select(model).where(*criteria)
+    if lock:
+        # of=model: the row's joined-eager relations are outer joins, whose nullable side PostgreSQL refuses to lock.
+        query = query.with_for_update(of=model).execution_options(populate_existing=True)
+    return db.session.scalar(query)

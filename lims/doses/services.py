@@ -10,7 +10,7 @@ from lims.auth import services as auth
 from lims.doses import calculation
 from lims.doses.models import Bag, Dose, DoseContainer
 from lims.errors import Conflict, Forbidden, Invalid, NotFound, invalid
-from lims.extensions import db
+from lims.extensions import db, locked_or_read
 from lims.lots import services as lots
 from lims.lots.models import Container
 from lims.studies import services as studies
@@ -20,12 +20,7 @@ ACTIVE_BAG = ("prepared", "verified", "dispensed", "received", "bedside_verified
 
 
 def get_dose(dose_id, lock=False):
-    query = select(Dose).where(Dose.id == dose_id)
-    if lock:
-        # FOR UPDATE OF doses: the joined subject and lot sit on the nullable side of an outer join, which
-        # PostgreSQL refuses to lock; populate_existing so the locked read replaces any stale copy in the session.
-        query = query.with_for_update(of=Dose).execution_options(populate_existing=True)
-    dose = db.session.scalar(query)
+    dose = locked_or_read(Dose, Dose.id == dose_id, lock=lock)
     if dose is None:
         raise NotFound(f"no dose {dose_id}", code="dose_not_found")
     return dose
@@ -33,11 +28,7 @@ def get_dose(dose_id, lock=False):
 
 def bag_by_code(code, lock=False):
     """The one bag lookup. With lock, the row is held FOR UPDATE and re-read, so a move sees the latest state."""
-    query = select(Bag).where(Bag.code == code)
-    if lock:
-        # of=Bag: the bag's joined-eager relations are outer joins, which PostgreSQL refuses to lock FOR UPDATE.
-        query = query.with_for_update(of=Bag).execution_options(populate_existing=True)
-    bag = db.session.scalar(query)
+    bag = locked_or_read(Bag, Bag.code == code, lock=lock)
     if bag is None:
         raise NotFound(f"no bag {code}", code="bag_not_found")
     return bag

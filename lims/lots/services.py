@@ -8,7 +8,7 @@ from lims import units
 from lims.audit import services as audit
 from lims.auth import services as auth
 from lims.errors import Conflict, Forbidden, NotFound, invalid
-from lims.extensions import db
+from lims.extensions import db, locked_or_read
 from lims.lots import isbt
 from lims.lots.models import (Container, DinSequence, Donor, Lot, LotDisposition, Product, QcResult, ReleaseSpec)
 from lims.timeutil import aware, site_today, utcnow
@@ -56,13 +56,7 @@ def get_donor(donor_id):
 # --- lots ------------------------------------------------------------------------------------------------------
 
 def get_lot(lot_id, lock=False):
-    if lock:
-        # FOR UPDATE OF lots: the joined product/donor sit on the nullable side of an outer join, which PostgreSQL
-        # refuses to lock; populate_existing so the locked read replaces any stale copy in the session.
-        lot = db.session.scalar(select(Lot).where(Lot.id == lot_id).with_for_update(of=Lot)
-                                .execution_options(populate_existing=True))
-    else:
-        lot = db.session.get(Lot, lot_id)
+    lot = locked_or_read(Lot, Lot.id == lot_id, lock=True) if lock else db.session.get(Lot, lot_id)
     if lot is None:
         raise NotFound(f"no lot {lot_id}", code="lot_not_found")
     return lot
