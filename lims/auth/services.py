@@ -7,6 +7,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from lims.audit import services as audit
 from lims.auth.models import ROLES, ApiToken, Signature, User, UserRole
@@ -96,10 +97,15 @@ def check_password(user, password, purpose):
     raise BadPassword("wrong password" if purpose == "signature" else "invalid username or password")
 
 
+def _with_roles(query):
+    # A user is read on every request (the token's) and at every signature: roles in the same statement.
+    return db.session.execute(query.options(joinedload(User.role_rows))).unique().scalar_one_or_none()
+
+
 def user_by_username(username):
     if not isinstance(username, str):
         return None
-    return db.session.scalar(select(User).where(User.username == username))
+    return _with_roles(select(User).where(User.username == username))
 
 
 def authenticate(username, password):
@@ -119,7 +125,9 @@ def issue_token(user):
 
 
 def user_for_token(token):
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    query = select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
+    row = db.session.execute(query.options(joinedload(ApiToken.user).joinedload(User.role_rows))).unique() \
+        .scalar_one_or_none()
     if row is None or row.revoked:
         raise NotAuthenticated("the token is not valid", code="invalid_token")
     if aware(row.expires_at) <= utcnow():
