@@ -29,3 +29,23 @@ def locked_or_read(model, *criteria, lock=False):
         # of=model: the row's joined-eager relations are outer joins, whose nullable side PostgreSQL refuses to lock.
         query = query.with_for_update(of=model).execution_options(populate_existing=True)
     return db.session.scalar(query)
+
+
+def insert_record(obj):
+    """Writes a new write-once record (a custody event, a bedside check, a signature) with one INSERT … RETURNING
+    and attaches it to the session as a persistent row. Such a record never changes after it is written, and the
+    unit of work's flush (its sort, its bookkeeping, its expiry) costs more than the insert itself on the bedside
+    path. Foreign keys are given as ids: rows the record refers to are flushed first."""
+    from sqlalchemy import inspect
+    from sqlalchemy.orm import make_transient_to_detached
+    db.session.flush()
+    mapper = inspect(obj).mapper
+    attributes = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs]
+    given = {column.key: obj.__dict__[key] for key, column in attributes if obj.__dict__.get(key) is not None}
+    row = db.session.connection().execute(
+        mapper.local_table.insert().values(given).returning(*(column for _key, column in attributes))).one()
+    for (key, _column), value in zip(attributes, row):
+        setattr(obj, key, value)
+    make_transient_to_detached(obj)
+    db.session.add(obj)
+    return obj

@@ -10,7 +10,7 @@ import json
 import json.encoder
 
 from flask import g
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from lims.audit.models import GENESIS_HASH, AuditEntry, AuditHead
@@ -66,8 +66,10 @@ def _write_pending(session):
     if not pending:
         return
     session.flush()
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
-    seq, prev = head.seq, head.hash
+    # The JSON is built before the head is locked: every audited writer in the site waits on that lock until its
+    # commit is flushed to disk, so only the sequence, the time and the hashes are computed while it is held.
+    # Plain Core statements, not ORM objects: the rows are written once and never read back in this transaction.
+    rows = []
     for item in pending:
         obj = item["obj"]
         entity = item["entity"] or (obj.__tablename__ if obj is not None else "system")
@@ -75,19 +77,27 @@ def _write_pending(session):
             _identity(obj) if obj is not None else None)
         after = item["after"] if item["after"] is not None or obj is None else obj.audit_dict()
         actor = item["actor"]
+        rows.append({"actor_id": actor.id if actor else None, "actor": actor.username if actor else "system",
+                     "action": item["action"], "entity": entity,
+                     "entity_id": None if entity_id is None else str(entity_id),
+                     "before": canonical_json(item["before"]), "after": canonical_json(after),
+                     "reason": item["reason"]})
+    connection = session.connection()
+    seq, prev = connection.execute(_LOCK_HEAD).one()
+    for row in rows:
         seq += 1
-        at = utcnow()
-        before_text, after_text = canonical_json(item["before"]), canonical_json(after)
-        row = canonical_row(seq, at, actor.username if actor else "system", item["action"], entity,
-                            None if entity_id is None else str(entity_id), before_text, after_text, item["reason"])
-        digest = chain_hash(prev, row)
-        session.add(AuditEntry(seq=seq, at=at, actor_id=actor.id if actor else None,
-                               actor=actor.username if actor else "system", action=item["action"], entity=entity,
-                               entity_id=None if entity_id is None else str(entity_id), before=before_text,
-                               after=after_text, reason=item["reason"], prev_hash=prev, hash=digest))
-        prev = digest
-    head.seq, head.hash = seq, prev
-    session.flush()
+        row["seq"], row["at"], row["prev_hash"] = seq, utcnow(), prev
+        row["hash"] = prev = chain_hash(prev, canonical_row(seq, row["at"], row["actor"], row["action"],
+                                                            row["entity"], row["entity_id"], row["before"],
+                                                            row["after"], row["reason"]))
+    connection.execute(_INSERT_ENTRY, rows)
+    connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+
+
+_LOCK_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+_INSERT_ENTRY = AuditEntry.__table__.insert()
+_MOVE_HEAD = (AuditHead.__table__.update().where(AuditHead.__table__.c.id == 1)
+              .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
 
 
 @event.listens_for(Session, "after_rollback")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from lims.audit import services as audit
 from lims.auth.models import ROLES, ApiToken, Signature, User, UserRole
 from lims.errors import Conflict, Forbidden, Invalid, NotAuthenticated
-from lims.extensions import db
+from lims.extensions import db, insert_record
 from lims.timeutil import aware, iso, local, utcnow
 
 MEANINGS = ("released", "rejected", "held", "recalled", "prepared", "verified", "witnessed", "administered",
@@ -171,10 +171,10 @@ def record_signature(user, meaning, record, record_type=None):
     """Store the signature over the record as it now stands; the caller commits with the change itself."""
     db.session.flush()
     content = audit.canonical_json(record.audit_dict())
-    sig = Signature(user_id=user.id, printed_name=user.full_name, meaning=meaning, signed_at=utcnow(),
-                    record_type=record_type or record.__tablename__, record_id=str(db.inspect(record).identity[0]),
-                    record_hash=hashlib.sha256(content.encode()).hexdigest())
-    db.session.add(sig)
+    sig = insert_record(Signature(user_id=user.id, printed_name=user.full_name, meaning=meaning, signed_at=utcnow(),
+                                  record_type=record_type or record.__tablename__,
+                                  record_id=str(db.inspect(record).identity[0]),
+                                  record_hash=hashlib.sha256(content.encode()).hexdigest()))
     audit.record(f"signature.{meaning}", sig, actor=user)
     return sig
 

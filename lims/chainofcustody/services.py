@@ -11,7 +11,7 @@ from lims.auth import services as auth
 from lims.chainofcustody.models import BedsideCheck, ContainerEvent, CustodyEvent, Infusion
 from lims.doses.services import bag_by_code
 from lims.errors import Conflict, Forbidden, Invalid, invalid
-from lims.extensions import db
+from lims.extensions import db, insert_record
 from lims.studies import services as studies
 from lims.timeutil import aware, utcnow
 
@@ -26,10 +26,11 @@ MOVES = {
 
 
 def record_bag_event(user, bag, from_status, to_status, location, holder=None, scanned=None, at=None):
-    event = CustodyEvent(bag=bag, event=to_status, from_status=from_status, to_status=to_status, at=at or utcnow(),
-                         actor_id=user.id, holder_id=holder.id if holder else None, location=location,
-                         scanned=scanned)
-    db.session.add(event)
+    if bag.id is None:
+        db.session.flush()  # a bag prepared in this transaction: its row first, the event refers to it
+    event = insert_record(CustodyEvent(bag_id=bag.id, event=to_status, from_status=from_status, to_status=to_status,
+                                       at=at or utcnow(), actor_id=user.id, holder_id=holder.id if holder else None,
+                                       location=location, scanned=scanned))
     audit.record(f"custody.{to_status}", event)
     return event
 
