@@ -1,4 +1,6 @@
 """The application's extensions, created once and bound to an app by create_app()."""
+import functools
+
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -36,16 +38,22 @@ def insert_record(obj):
     and attaches it to the session as a persistent row. Such a record never changes after it is written, and the
     unit of work's flush (its sort, its bookkeeping, its expiry) costs more than the insert itself on the bedside
     path. Foreign keys are given as ids: rows the record refers to are flushed first."""
-    from sqlalchemy import inspect
     from sqlalchemy.orm import make_transient_to_detached
     db.session.flush()
-    mapper = inspect(obj).mapper
-    attributes = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs]
+    attributes, statement = _record_insert(type(obj))
     given = {column.key: obj.__dict__[key] for key, column in attributes if obj.__dict__.get(key) is not None}
-    row = db.session.connection().execute(
-        mapper.local_table.insert().values(given).returning(*(column for _key, column in attributes))).one()
+    row = db.session.connection().execute(statement, given).one()
     for (key, _column), value in zip(attributes, row):
         setattr(obj, key, value)
     make_transient_to_detached(obj)
     db.session.add(obj)
     return obj
+
+
+@functools.cache
+def _record_insert(model):
+    # Built once per model: the statement's construction would otherwise cost as much as its execution.
+    from sqlalchemy import inspect
+    mapper = inspect(model)
+    attributes = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs]
+    return attributes, mapper.local_table.insert().returning(*(column for _key, column in attributes))

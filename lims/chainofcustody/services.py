@@ -3,16 +3,20 @@ import datetime as dt
 import json
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select, update
 
 from lims import barcodes, units
 from lims.audit import services as audit
 from lims.auth import services as auth
 from lims.chainofcustody.models import BedsideCheck, ContainerEvent, CustodyEvent, Infusion
 from lims.doses.services import bag_by_code
-from lims.errors import Conflict, Forbidden, Invalid, invalid
+from lims.doses.models import Bag, Dose
+from lims.errors import Conflict, Forbidden, Invalid, NotFound, invalid
 from lims.extensions import db, insert_record
+from lims.lots import isbt
+from lims.lots.models import Lot
 from lims.studies import services as studies
+from lims.studies.models import Subject
 from lims.timeutil import aware, utcnow
 
 # Scanned moves: event -> (states it may come from, roles that may do it). SPEC §10.
@@ -42,12 +46,15 @@ def record_container_event(user, container, event, location, at=None):
     return row
 
 
-def bag_from_scan(scan, lock=False):
+def bag_code_from_scan(scan):
     try:
-        code = barcodes.bag_code_from_scan(scan)
+        return barcodes.bag_code_from_scan(scan)
     except barcodes.ScanError as e:
         raise invalid("bag", str(e)) from None
-    return bag_by_code(code, lock=lock)
+
+
+def bag_from_scan(scan, lock=False):
+    return bag_by_code(bag_code_from_scan(scan), lock=lock)
 
 
 def _refuse_if_expired(bag, what):
@@ -99,42 +106,64 @@ def verify_at_bedside(nurse, bag_scan, wristband, witness_username, witness_pass
     if not witness.has_role("nurse"):
         raise Forbidden(f"witness {witness.username} is not a nurse", code="role_required")
     auth.check_password(witness, witness_password, "signature")
-    bag = bag_from_scan(bag_scan, lock=True)  # the lock: two nurses at once, the second sees the first's result
-    subject = studies.subject_by_wristband(wristband) if isinstance(wristband, str) else None
+    bag = _bedside_facts(bag_scan)  # locked: two nurses at once, the second sees the first's result
+    if isinstance(wristband, str) and wristband == bag.wristband:
+        subject_id, subject_code = bag.subject_id, bag.subject_code  # the wristband is unique: no second lookup
+    else:
+        scanned = studies.subject_by_wristband(wristband) if isinstance(wristband, str) else None
+        subject_id, subject_code = (scanned.id, scanned.code) if scanned is not None else (None, None)
     now = utcnow()
     checks = [
-        ("right_subject", subject is not None and bag.subject_id == subject.id,
-         "the wristband belongs to no enrolled subject" if subject is None else
-         f"this bag is for subject {bag.subject.code}, not {subject.code}"),
-        ("bag_verified", bag.dose.status == "verified", f"dose {bag.dose_id} is {bag.dose.status}, not verified"),
+        ("right_subject", subject_id is not None and bag.subject_id == subject_id,
+         "the wristband belongs to no enrolled subject" if subject_id is None else
+         f"this bag is for subject {bag.subject_code}, not {subject_code}"),
+        ("bag_verified", bag.dose_status == "verified", f"dose {bag.dose_id} is {bag.dose_status}, not verified"),
         ("bag_received", bag.status == "received", f"bag is {bag.status}, not received on the ward"),
-        ("lot_released", bag.lot.status == "released", f"lot {bag.lot.printed_number} is {bag.lot.status}"),
+        ("lot_released", bag.lot_status == "released",
+         f"lot {isbt.printed(bag.din, bag.check_character)} is {bag.lot_status}"),
         ("within_expiry", aware(bag.expires_at) > now,
          f"post-thaw expiry passed at {aware(bag.expires_at).isoformat()}"),
-        ("not_infused", bag.status not in ("infusing", "infused") and
-         db.session.scalar(select(Infusion.id).where(Infusion.bag_id == bag.id)) is None,
+        ("not_infused", bag.status not in ("infusing", "infused") and not bag.has_infusion,
          "this bag was already infused"),
     ]
     failures = [{"name": name, "message": message} for name, passed, message in checks if not passed]
-    check = BedsideCheck(bag_id=bag.id, subject_id=subject.id if subject else None, bag_scan=bag_scan[:128],
-                         wristband_scan=str(wristband)[:128], nurse_id=nurse.id, witness_id=witness.id, at=now,
-                         ok=not failures, failures=json.dumps(failures) if failures else None)
-    db.session.add(check)
+    check = insert_record(BedsideCheck(
+        bag_id=bag.id, subject_id=subject_id, bag_scan=bag_scan[:128], wristband_scan=str(wristband)[:128],
+        nurse_id=nurse.id, witness_id=witness.id, at=now, ok=not failures,
+        failures=json.dumps(failures) if failures else None))
     if failures:
         audit.record("bedside.near_miss", check, actor=nurse)
     else:
-        from_status = bag.status
-        bag.status = "bedside_verified"
-        record_bag_event(nurse, bag, from_status, "bedside_verified", location or bag.location, holder=nurse,
+        db.session.execute(_BEDSIDE_VERIFIED, {"bag_id": bag.id})
+        record_bag_event(nurse, bag, bag.status, "bedside_verified", location or bag.location, holder=nurse,
                          scanned=bag_scan)
         audit.record("bedside.verified", check, actor=nurse)
         auth.record_signature(witness, "witnessed", check)
-    db.session.flush()
-    # The answer is built before the commit: after it every row would be expired and read back, one statement each.
     result = {"ok": not failures, "check_id": check.id, "bag": bag.code,
               "checks": [{"name": name, "passed": passed} for name, passed, _m in checks], "failures": failures}
     db.session.commit()
     return result
+
+
+def _bedside_facts(scan):
+    """What the bedside check reads of a scanned bag, in one statement that locks the bag's row: its state, its
+    dose's, its lot's, its subject's wristband and whether an infusion was ever recorded. A named row, not the
+    bag with everything its relationships would load: a check reads these facts and nothing else."""
+    code = bag_code_from_scan(scan)
+    bag = db.session.execute(_BEDSIDE_FACTS, {"code": code}).one_or_none()
+    if bag is None:
+        raise NotFound(f"no bag {code}", code="bag_not_found")
+    return bag
+
+
+_BEDSIDE_FACTS = (
+    select(Bag.id, Bag.code, Bag.status, Bag.location, Bag.expires_at, Bag.subject_id, Bag.dose_id,
+           Dose.status.label("dose_status"), Lot.status.label("lot_status"), Lot.din, Lot.check_character,
+           Subject.code.label("subject_code"), Subject.wristband,
+           exists().where(Infusion.bag_id == Bag.id).label("has_infusion"))
+    .join(Dose, Dose.id == Bag.dose_id).join(Lot, Lot.id == Bag.lot_id).join(Subject, Subject.id == Bag.subject_id)
+    .where(Bag.code == bindparam("code")).with_for_update(of=Bag.__table__))
+_BEDSIDE_VERIFIED = update(Bag).where(Bag.id == bindparam("bag_id")).values(status="bedside_verified")
 
 
 def near_misses(limit=50):

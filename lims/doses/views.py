@@ -103,7 +103,7 @@ def _local_now():
 
 def lot_text(lot):
     """The lot number as printed, for plain text (a flash, a dashboard line): "W1234 26 000123 3"."""
-    return " ".join(isbt.display(lot.din, lot.check_character))
+    return lot.printed_number
 
 
 def _dose_context(dose_id):

@@ -38,6 +38,12 @@ def display(din, check):
     return f"{din[:5]} {din[5:7]} {din[7:]}", check
 
 
+def printed(din, check):
+    """The lot number as labels print it and people read it, on one line: "W1234 26 000123 3"."""
+    spaced, check = display(din, check)
+    return f"{spaced} {check}"
+
+
 def code128_data(din):
     """The ISBT 128 DIN data structure: '=' + DIN + flag characters '00'; the check character is never encoded."""
     return f"={din}00"

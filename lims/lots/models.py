@@ -126,9 +126,8 @@ class Lot(db.Model):
     @property
     def printed_number(self):
         """The lot number as labels print it and people read it: "W1234 26 000123 3"."""
-        from lims.lots.isbt import display
-        spaced, check = display(self.din, self.check_character)
-        return f"{spaced} {check}"
+        from lims.lots.isbt import printed
+        return printed(self.din, self.check_character)
 
     @property
     def blocked(self):
