@@ -6,7 +6,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from lims.audit import services as audit
@@ -97,15 +97,17 @@ def check_password(user, password, purpose):
     raise BadPassword("wrong password" if purpose == "signature" else "invalid username or password")
 
 
-def _with_roles(query):
-    # A user is read on every request (the token's) and at every signature: roles in the same statement.
-    return db.session.execute(query.options(joinedload(User.role_rows))).unique().scalar_one_or_none()
+# A user is read on every request (the token's) and at every signature: with its roles, in one statement. Both
+# statements are built once: building one, and its cache key, would cost as much as running it.
+_USER_BY_USERNAME = select(User).where(User.username == bindparam("username")).options(joinedload(User.role_rows))
+_TOKEN_WITH_USER = (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+                    .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
 
 
 def user_by_username(username):
     if not isinstance(username, str):
         return None
-    return _with_roles(select(User).where(User.username == username))
+    return db.session.execute(_USER_BY_USERNAME, {"username": username}).unique().scalar_one_or_none()
 
 
 def authenticate(username, password):
@@ -125,9 +127,7 @@ def issue_token(user):
 
 
 def user_for_token(token):
-    query = select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
-    row = db.session.execute(query.options(joinedload(ApiToken.user).joinedload(User.role_rows))).unique() \
-        .scalar_one_or_none()
+    row = db.session.execute(_TOKEN_WITH_USER, {"token_hash": _token_hash(token)}).unique().scalar_one_or_none()
     if row is None or row.revoked:
         raise NotAuthenticated("the token is not valid", code="invalid_token")
     if aware(row.expires_at) <= utcnow():
