@@ -40,10 +40,12 @@ def insert_record(obj):
     path. Foreign keys are given as ids: rows the record refers to are flushed first."""
     from sqlalchemy.orm import make_transient_to_detached
     db.session.flush()
-    attributes, statement = _record_insert(type(obj))
+    attributes, statement, returned = _record_insert(type(obj))
     given = {column.key: obj.__dict__[key] for key, column in attributes if obj.__dict__.get(key) is not None}
     row = db.session.connection().execute(statement, given).one()
-    for (key, _column), value in zip(attributes, row):
+    for key, column in attributes:  # what was not given and has no default stays NULL, as the INSERT left it
+        setattr(obj, key, given.get(column.key))
+    for key, value in zip(returned, row):
         setattr(obj, key, value)
     make_transient_to_detached(obj)
     db.session.add(obj)
@@ -52,8 +54,12 @@ def insert_record(obj):
 
 @functools.cache
 def _record_insert(model):
-    # Built once per model: the statement's construction would otherwise cost as much as its execution.
+    # Built once per model: the statement's construction would otherwise cost as much as its execution. It returns
+    # only what the database or a column default fills in: the key and the defaulted columns.
     from sqlalchemy import inspect
     mapper = inspect(model)
     attributes = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs]
-    return attributes, mapper.local_table.insert().returning(*(column for _key, column in attributes))
+    returned = [(key, column) for key, column in attributes
+                if column.primary_key or column.default is not None or column.server_default is not None]
+    statement = mapper.local_table.insert().returning(*(column for _key, column in returned))
+    return attributes, statement, [key for key, _column in returned]
