@@ -6,8 +6,9 @@ bare Flask JSON route on the same gunicorn settings.
 Builds its own temporary database (a SQLite file, or a new PostgreSQL database at LIMS_BENCH_PG_URL that is dropped
 afterwards) and bulk-loads `--bags` bags that are verified, dispensed and received on the ward, each for its own
 subject (bench/common.py). It starts gunicorn on loopback (`--workers 2 --threads 4`, the gthread worker, keep-alive)
-twice: first with bench/floor_app.py (the floor), then with the LIMS itself (`wsgi:app`, the production
-configuration). The clients are threads of this process, each with its own keep-alive http.client connection and a
+three times: first with bench/floor_app.py (the floor the target is set on), then with bench/write_floor_app.py (a
+second floor: the near miss's rows, a check and a chained audit row, written on the raw driver with nothing else),
+then with the LIMS itself (`wsgi:app`, the production configuration). The clients are threads of this process, each with its own keep-alive http.client connection and a
 nurse's Bearer token, posting `POST /api/v1/bedside/verify` as fast as the answers come, for `--seconds` per phase:
 
 - **pass**: every request a real, passing two-person check of a fresh bag with its own subject's wristband: the

@@ -139,6 +139,7 @@ def verify_at_bedside(nurse, bag_scan, wristband, witness_username, witness_pass
                          scanned=bag_scan)
         audit.record("bedside.verified", check, actor=nurse)
         auth.record_signature(witness, "witnessed", check)
+    # The answer is built before the commit: after it the check would be expired and read back for its id.
     result = {"ok": not failures, "check_id": check.id, "bag": bag.code,
               "checks": [{"name": name, "passed": passed} for name, passed, _m in checks], "failures": failures}
     db.session.commit()

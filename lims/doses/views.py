@@ -7,7 +7,6 @@ from lims.auth.access import current_user, roles_required
 from lims.doses import schemas, services
 from lims.errors import Conflict, LimsError, invalid
 from lims.extensions import db
-from lims.lots import isbt
 from lims.pages import load_form, refused, site_time
 from lims.schemas import SignedSchema
 from lims.timeutil import aware, local, site_zone, utcnow
@@ -101,11 +100,6 @@ def _local_now():
     return utcnow().astimezone(site_zone()).strftime("%Y-%m-%dT%H:%M")
 
 
-def lot_text(lot):
-    """The lot number as printed, for plain text (a flash, a dashboard line): "W1234 26 000123 3"."""
-    return lot.printed_number
-
-
 def _dose_context(dose_id):
     from lims.chainofcustody.services import ward_names
     dose = services.get_dose(dose_id)
@@ -169,7 +163,7 @@ def plan():
         in_row = chosen if chosen in {str(s.id) for s in context["steps"]["plan"]} else None
         return refused("doses/worklist.html", e, form=request.form, refused_subject=in_row, **context)
     flash(f"Dose {dose.id} planned for {dose.subject.code}: {figure(units.of(dose.volume_ml, 'volume'), 'volume')} "
-          f"from lot {lot_text(dose.lot)}. Check the arithmetic, then prepare it.")
+          f"from lot {dose.lot.printed_number}. Check the arithmetic, then prepare it.")
     return redirect(f"/doses/{dose.id}")
 
 
