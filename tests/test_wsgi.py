@@ -16,3 +16,16 @@ def test_the_served_app_freezes_what_start_up_built(tmp_path):
     frozen, still_collected = int(out[0]), int(out[1])
     assert frozen > 50_000  # the modules, mappers and schemas of the app
     assert still_collected < frozen / 10
+
+
+DOMAINS = ["auth", "audit", "lots", "studies", "doses", "labels", "chainofcustody"]
+
+
+def test_the_services_import_after_any_one_domains_models():
+    # The benchmarks and the CLI import models and services before the app exists (bench/labels.py imports
+    # lims.doses.models first): nothing may need every mapper configured at import time.
+    services = "; ".join(f"import lims.{d}.services" for d in DOMAINS)
+    for domain in DOMAINS:
+        run = subprocess.run([sys.executable, "-c", f"import lims.{domain}.models; {services}"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, f"lims.{domain}.models first: {run.stderr[-500:]}"

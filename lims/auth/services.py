@@ -1,5 +1,6 @@
 """Users, passwords, lockout, tokens and electronic signatures (SPEC §4)."""
 import datetime as dt
+import functools
 import hashlib
 import secrets
 
@@ -97,17 +98,22 @@ def check_password(user, password, purpose):
     raise BadPassword("wrong password" if purpose == "signature" else "invalid username or password")
 
 
-# A user is read on every request (the token's) and at every signature: with its roles, in one statement. Both
-# statements are built once: building one, and its cache key, would cost as much as running it.
-_USER_BY_USERNAME = select(User).where(User.username == bindparam("username")).options(joinedload(User.role_rows))
-_TOKEN_WITH_USER = (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
-                    .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
+@functools.cache
+def _user_statements():
+    # A user is read on every request (the token's) and at every signature: with its roles, in one statement. Both
+    # statements are built once, on first use (the mappers are configured by then): building one, and its cache key,
+    # would cost as much as running it.
+    by_username = select(User).where(User.username == bindparam("username")).options(joinedload(User.role_rows))
+    by_token = (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+                .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
+    return by_username, by_token
 
 
 def user_by_username(username):
     if not isinstance(username, str):
         return None
-    return db.session.execute(_USER_BY_USERNAME, {"username": username}).unique().scalar_one_or_none()
+    by_username, _ = _user_statements()
+    return db.session.execute(by_username, {"username": username}).unique().scalar_one_or_none()
 
 
 def authenticate(username, password):
@@ -127,7 +133,8 @@ def issue_token(user):
 
 
 def user_for_token(token):
-    row = db.session.execute(_TOKEN_WITH_USER, {"token_hash": _token_hash(token)}).unique().scalar_one_or_none()
+    _, by_token = _user_statements()
+    row = db.session.execute(by_token, {"token_hash": _token_hash(token)}).unique().scalar_one_or_none()
     if row is None or row.revoked:
         raise NotAuthenticated("the token is not valid", code="invalid_token")
     if aware(row.expires_at) <= utcnow():

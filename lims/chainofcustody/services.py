@@ -1,9 +1,10 @@
 """The bag's chain of custody, the bedside two-person check and the infusion record (SPEC §10, §11)."""
 import datetime as dt
+import functools
 import json
 
 from flask import current_app
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import bindparam, exists, select
 
 from lims import barcodes, units
 from lims.audit import services as audit
@@ -151,20 +152,26 @@ def _bedside_facts(scan):
     dose's, its lot's, its subject's wristband and whether an infusion was ever recorded. A named row, not the
     bag with everything its relationships would load: a check reads these facts and nothing else."""
     code = bag_code_from_scan(scan)
-    bag = db.session.execute(_BEDSIDE_FACTS, {"code": code}).one_or_none()
+    bag = db.session.execute(_bedside_facts_statement(), {"code": code}).one_or_none()
     if bag is None:
         raise NotFound(f"no bag {code}", code="bag_not_found")
     return bag
 
 
-_BEDSIDE_FACTS = (
-    select(Bag.id, Bag.code, Bag.status, Bag.location, Bag.expires_at, Bag.subject_id, Bag.dose_id,
-           Dose.status.label("dose_status"), Lot.status.label("lot_status"), Lot.din, Lot.check_character,
-           Subject.code.label("subject_code"), Subject.wristband,
-           exists().where(Infusion.bag_id == Bag.id).label("has_infusion"))
-    .join(Dose, Dose.id == Bag.dose_id).join(Lot, Lot.id == Bag.lot_id).join(Subject, Subject.id == Bag.subject_id)
-    .where(Bag.code == bindparam("code")).with_for_update(of=Bag.__table__))
-_BEDSIDE_VERIFIED = update(Bag).where(Bag.id == bindparam("bag_id")).values(status="bedside_verified")
+@functools.cache
+def _bedside_facts_statement():
+    # Built once, on first use: its construction and cache key cost as much as running it.
+    return (select(Bag.id, Bag.code, Bag.status, Bag.location, Bag.expires_at, Bag.subject_id, Bag.dose_id,
+                   Dose.status.label("dose_status"), Lot.status.label("lot_status"), Lot.din, Lot.check_character,
+                   Subject.code.label("subject_code"), Subject.wristband,
+                   exists().where(Infusion.bag_id == Bag.id).label("has_infusion"))
+            .join(Dose, Dose.id == Bag.dose_id).join(Lot, Lot.id == Bag.lot_id)
+            .join(Subject, Subject.id == Bag.subject_id)
+            .where(Bag.code == bindparam("code")).with_for_update(of=Bag.__table__))
+
+
+_BEDSIDE_VERIFIED = Bag.__table__.update().where(Bag.__table__.c.id == bindparam("bag_id")).values(
+    status="bedside_verified")
 
 
 def near_misses(limit=50):
