@@ -114,12 +114,32 @@ def _identity(obj):
     return key[0] if len(key) == 1 else "/".join(str(k) for k in key)
 
 
-# verify_chain() reads the rows untyped and writes canonical_row()'s text itself: json.dumps(..., ensure_ascii=False)
-# writes an int as its repr, None as null and a str through json.encoder.encode_basestring, and iso() of a UTC time
-# is its isoformat() with "Z". That is the same text without an encoder built per row, and the difference between
-# 60,000 and over 200,000 rows/s (bench/audit.py). A row whose hash this text does not match is re-read through the
-# ORM and canonical_row() before it is called broken, so the fast path never reports a break the chain does not have.
-_quote = json.encoder.encode_basestring
+# verify_chain() checks each row's hash against its canonical text, written without canonical_row(): that is
+# json.dumps(..., ensure_ascii=False) of a list, which writes an int as its repr, None as null, a str as
+# json.encoder.encode_basestring does (\" \\ \b \f \n \r \t, other control characters as \u00xx, the rest as it is)
+# and the time as iso(): isoformat() of the UTC time with "Z", without a whole second's fraction. Building an encoder
+# per row ran at 60,000 rows/s (bench/audit.py). SQLite writes the whole text itself (json_quote() escapes exactly so),
+# which leaves the driver four columns a row to hand over instead of eleven. On PostgreSQL, whose to_json() escapes
+# alike but was slower here than the network wait it would save, the database writes only the time and Python quotes
+# the rest. tests/audit/test_audit_verify_batches.py checks hostile text on both. A row whose hash this text does not
+# match is re-read through the ORM and canonical_row() before it is called broken, so the fast path never reports a
+# break the chain does not have: where it and canonical_row() ever differed, it would only be slower.
+_SQLITE_CANONICAL_TEXT = (  # SQLAlchemy keeps a UTC time on SQLite as 'YYYY-MM-DD HH:MM:SS.ffffff'
+    "'[' || seq || ',\"' || replace(CASE WHEN substr(at, 20) = '.000000' THEN substr(at, 1, 19) ELSE at END, ' ', 'T') "
+    "|| 'Z\",' || json_quote(actor) || ',' || json_quote(action) || ',' || json_quote(entity) || ',' || "
+    "json_quote(entity_id) || ',' || json_quote(before) || ',' || json_quote(after) || ',' || json_quote(reason) || ']'")
+_POSTGRESQL_COLUMNS = ("to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), actor, action, entity, "
+                       "entity_id, before, after, reason")
+
+
+def _postgresql_canonical_text(rows, quote=json.encoder.encode_basestring):
+    return [(seq, f'[{seq},"{at[:-7] if at.endswith(".000000") else at}Z",{quote(actor)},{quote(action)},'
+                  f'{quote(entity)},{"null" if entity_id is None else quote(entity_id)},'
+                  f'{"null" if before is None else quote(before)},{"null" if after is None else quote(after)},'
+                  f'{"null" if reason is None else quote(reason)}]', prev_hash, digest)
+            for seq, at, actor, action, entity, entity_id, before, after, reason, prev_hash, digest in rows]
+
+
 _COLUMNS = (AuditEntry.seq, AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.entity,
             AuditEntry.entity_id, AuditEntry.before, AuditEntry.after, AuditEntry.reason)
 
@@ -127,22 +147,16 @@ _COLUMNS = (AuditEntry.seq, AuditEntry.at, AuditEntry.actor, AuditEntry.action, 
 def verify_chain(batch=5000):
     """Recompute every row's hash in order. Returns {ok, checked, first_broken, reason}."""
     prev, expected_seq, checked = GENESIS_HASH, 1, 0
-    sha256, quote = hashlib.sha256, _quote
-    for rows in _untyped_batches(batch):
-        for seq, at, actor, action, entity, entity_id, before, after, reason, prev_hash, digest in rows:
+    sha256 = hashlib.sha256
+    for rows in _canonical_batches(batch):
+        for seq, row, prev_hash, digest in rows:
             if seq != expected_seq:
                 return _broken(checked, expected_seq, f"row {expected_seq} is missing")
             if prev_hash != prev:
                 return _broken(checked, seq, "its prev_hash does not match the previous row")
             try:
-                if at.endswith(".000000"):  # isoformat() leaves out a whole second's fraction
-                    at = at[:-7]
-                row = (f'[{seq},"{at}Z",{quote(actor)},{quote(action)},{quote(entity)},'
-                       f'{"null" if entity_id is None else quote(entity_id)},'
-                       f'{"null" if before is None else quote(before)},{"null" if after is None else quote(after)},'
-                       f'{"null" if reason is None else quote(reason)}]')
                 intact = sha256((prev + row).encode()).hexdigest() == digest
-            except (TypeError, ValueError, AttributeError):
+            except TypeError:  # a column the text needs is NULL
                 intact = False
             if not intact and not _typed_row_matches(seq, prev, digest):
                 return _broken(checked, seq, "its content does not match its hash")
@@ -153,17 +167,13 @@ def verify_chain(batch=5000):
     return {"ok": True, "checked": checked, "first_broken": None}
 
 
-def _untyped_batches(batch):
-    """The audit rows in sequence order, batch by batch, as the driver gives them (SQLAlchemy's Row objects and
-    type handling cost more than the hashing). The database writes `at` as the text isoformat() gives a UTC time,
-    always with microseconds: a time object per row, parsed and printed again, cost a fifth of the verification."""
+def _canonical_batches(batch):
+    """(seq, canonical text, prev_hash, hash) of the audit rows in sequence order, batch by batch, from the driver's
+    own cursor: SQLAlchemy's Row objects and type handling cost more than the hashing."""
     postgresql = db.session.get_bind().dialect.name == "postgresql"
-    if postgresql:
-        at, mark = "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')", "%s"
-    else:  # SQLAlchemy keeps a UTC time on SQLite as 'YYYY-MM-DD HH:MM:SS.ffffff'
-        at, mark = "replace(at, ' ', 'T')", "?"
-    statement = (f"SELECT seq, {at}, actor, action, entity, entity_id, before, after, reason, prev_hash, hash "
-                 f"FROM audit_log WHERE seq > {mark} ORDER BY seq LIMIT {int(batch)}")
+    columns, mark = (_POSTGRESQL_COLUMNS, "%s") if postgresql else (_SQLITE_CANONICAL_TEXT, "?")
+    statement = (f"SELECT seq, {columns}, prev_hash, hash FROM audit_log WHERE seq > {mark} ORDER BY seq "
+                 f"LIMIT {int(batch)}")
     cursor = db.session.connection().connection.cursor()  # the session's own connection and transaction
 
     def rows_after(seq):
@@ -171,20 +181,21 @@ def _untyped_batches(batch):
         return cursor.fetchall()
 
     try:
-        if not postgresql:  # SQLite reads in this thread: there is no wait to hide
+        if not postgresql:  # SQLite reads in this thread, holding the GIL: there is no wait to hide
             rows = rows_after(0)
             while rows:
                 yield rows
                 rows = rows_after(rows[-1][0])
             return
         # PostgreSQL answers over the network: the next batch is read while this one is hashed, and the wait for it
-        # (a fifth of the time) is hidden. A psycopg connection may be used from two threads; this cursor only
-        # ever is from the reader's.
+        # (a fifth of the time) is hidden. The reader only waits and fetches; the text is written here, since the
+        # two threads share one GIL. A psycopg connection may be used from two threads; this cursor only ever is
+        # from the reader's.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-verify") as reader:
             pending = reader.submit(rows_after, 0)
             while rows := pending.result():
                 pending = reader.submit(rows_after, rows[-1][0])
-                yield rows
+                yield _postgresql_canonical_text(rows)
     finally:
         cursor.close()
 

@@ -2,6 +2,8 @@
 each row's canonical text from the stored fields: a long chain, a whole-second time and a break far down the chain."""
 import datetime as dt
 
+import pytest
+
 from sqlalchemy import func, select, text
 
 from lims.audit import services as audit
@@ -48,3 +50,22 @@ def test_a_row_written_at_a_whole_second_verifies(api, monkeypatch):
     assert row.at == whole_second
     result = audit.verify_chain()
     assert result["ok"] is True and result["first_broken"] is None
+
+
+HOSTILE = ['quote " and backslash \\ ', "new\nline\ttab\r\x08\x0c", "control \x01\x1f and DEL \x7f",
+           "non-BMP 𝄞 and é, line separator \u2028", "", "{\"json\": [1, \"two\"]}"]
+
+
+def test_hostile_text_verifies_on_the_fast_path(api, monkeypatch):
+    # The database writes the canonical text (SQLite) or its time (PostgreSQL): it must be canonical_row()'s text to
+    # the byte, or every such row would fall back to the ORM re-read. The fallback is made to fail here to prove it.
+    for i, text_ in enumerate(HOSTILE):
+        audit.record("test.hostile", entity="donors", entity_id=text_ or None, after={"note": text_, "i": i},
+                     before={"note": text_[::-1]} if i % 2 else None, reason=text_ or None)
+    db.session.commit()
+    monkeypatch.setattr(audit, "_typed_row_matches", lambda *_: pytest.fail("the fast path missed a row's text"))
+    result = audit.verify_chain(batch=4)
+    assert result["ok"] is True and result["first_broken"] is None
+    stored = db.session.scalars(select(AuditEntry.reason).where(AuditEntry.action == "test.hostile")
+                                .order_by(AuditEntry.seq)).all()
+    assert stored == [t or None for t in HOSTILE]
