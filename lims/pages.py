@@ -59,11 +59,14 @@ def load_form(schema, form, **extra):
         raise Invalid("Some fields need attention.", fields=_flatten(e.messages)) from None
 
 
-def refused(template, error, **context):
-    """Re-renders a page with the refusal beside its form; the status is the refusal's own (401, 403, 409, 422)."""
+def refused(template, error, context=dict, **extra):
+    """Re-renders a page with the refusal beside its form; the status is the refusal's own (401, 403, 409, 422).
+
+    The refused operation is rolled back first and only then does `context()` read the page again: nothing of what
+    was refused may show on the page drawn after it. `extra` is what the page shows of the refusal itself."""
     from lims.extensions import db
     db.session.rollback()
-    return render_template(template, error=error, form=context.pop("form", None), **context), error.status
+    return render_template(template, error=error, form=extra.pop("form", None), **context(), **extra), error.status
 
 
 def site_time(value):

@@ -94,7 +94,7 @@ def _scanned_move(event, form):
 def _ward_refused(error, ward_name, **context):
     form = {"location": request.form.get("location", "")}  # the place stays; the refused scan does not
     return _refused("chainofcustody/ward.html", _naming_scans(error, [("", request.form.get("bag", "").strip())]),
-                    form=form, **context, **_ward_context(ward_name))
+                    form=form, **context, context=lambda: _ward_context(ward_name))
 
 
 @bp.route("/ward/receive", methods=["POST"])
@@ -220,9 +220,10 @@ def infusion_record(code):
         infusion = services.record_infusion(current_user(), code, body["started_at"], body["completed_at"],
                                             body["volume_infused"], body["reactions"], body["signature"])
     except LimsError as e:
-        bag = bag_by_code(code)
-        return _refused("chainofcustody/bedside_pass.html", e, form=request.form,
-                        **_check_context(services.last_passed_check(bag), bag))
+        def page():
+            bag = bag_by_code(code)
+            return _check_context(services.last_passed_check(bag), bag)
+        return _refused("chainofcustody/bedside_pass.html", e, form=request.form, context=page)
     bag = bag_by_code(code)
     flash(f"Infusion recorded: bag {bag.code}, subject {bag.subject.code}, "
           f"{infusion.volume_infused_ml:g} mL, signed by {infusion.signature.printed_name}.")
@@ -311,7 +312,7 @@ def recall_lot(lot_id):
         body = load_form(DispositionRequestSchema(), request.form)
         lot = lots.dispose(current_user(), lot_id, "recall", body["signature"], body.get("reason"))
     except LimsError as e:
-        return _refused("chainofcustody/recalls.html", e, form=request.form, failed_lot=lot_id, **_recall_context())
+        return _refused("chainofcustody/recalls.html", e, form=request.form, failed_lot=lot_id, context=_recall_context)
     reached = services.recall_impact(lot)["reached"]
     notify = ", ".join(f"{r['subject'].code} (bag {r['bag'].code})" for r in reached)
     flash(f"Lot {lot.printed_number} recalled. "

@@ -6,7 +6,6 @@ from lims import units
 from lims.auth.access import current_user, roles_required
 from lims.doses import schemas, services
 from lims.errors import Conflict, LimsError, invalid
-from lims.extensions import db
 from lims.pages import load_form, refused, site_time
 from lims.schemas import SignedSchema
 from lims.timeutil import aware, local, site_zone, utcnow
@@ -125,11 +124,11 @@ def _card_for(dose, action):
 
 
 def _refuse_on_dose_page(error, dose_id, action):
-    db.session.rollback()  # before the page is read again: nothing of the refused operation may show
-    context = _dose_context(dose_id)
-    # A refusal whose form is no longer on the page (the dose moved on) is shown at the top instead.
-    return refused("doses/dose.html", error, form=request.form, refused_action=action,
-                   refused_elsewhere=not _card_for(context["dose"], action), **context)
+    def page():
+        context = _dose_context(dose_id)
+        # A refusal whose form is no longer on the page (the dose moved on) is shown at the top instead.
+        return dict(context, refused_elsewhere=not _card_for(context["dose"], action))
+    return refused("doses/dose.html", error, form=request.form, refused_action=action, context=page)
 
 
 @bp.route("/doses", methods=["GET"])
@@ -156,12 +155,13 @@ def plan():
     except LimsError as e:
         if replan_of.isdigit():
             return _refuse_on_dose_page(e, int(replan_of), "plan")
-        db.session.rollback()
-        context = _worklist_context()
-        chosen = request.form.get("subject_id", "").strip()
-        # The refusal is shown in the row of the subject it was for, when that row is on the page.
-        in_row = chosen if chosen in {str(s.id) for s in context["steps"]["plan"]} else None
-        return refused("doses/worklist.html", e, form=request.form, refused_subject=in_row, **context)
+        def page():
+            context = _worklist_context()
+            chosen = request.form.get("subject_id", "").strip()
+            # The refusal is shown in the row of the subject it was for, when that row is on the page.
+            in_row = chosen if chosen in {str(s.id) for s in context["steps"]["plan"]} else None
+            return dict(context, refused_subject=in_row)
+        return refused("doses/worklist.html", e, form=request.form, context=page)
     flash(f"Dose {dose.id} planned for {dose.subject.code}: {figure(units.of(dose.volume_ml, 'volume'), 'volume')} "
           f"from lot {dose.lot.printed_number}. Check the arithmetic, then prepare it.")
     return redirect(f"/doses/{dose.id}")

@@ -11,7 +11,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from lims import units
 from lims.auth.access import current_user, login_required, roles_required
 from lims.errors import LimsError, invalid
-from lims.extensions import db
 from lims.lots import chart, schemas, services
 from lims.lots.models import ELIGIBILITY, LOT_STATUSES
 from lims.pages import load_form, refused
@@ -81,8 +80,7 @@ def lot_list():
 
 
 def _list_refused(error, failed):
-    db.session.rollback()  # nothing of the refused request may show on the page drawn after it
-    return refused("lots/list.html", error, form=request.form, failed=failed, **_list_context())
+    return refused("lots/list.html", error, form=request.form, failed=failed, context=_list_context)
 
 
 @bp.route("/lots/new", methods=["POST"])
@@ -152,8 +150,7 @@ def lot_page(lot_id):
 
 
 def _lot_refused(lot_id, error, failed):
-    db.session.rollback()
-    return refused("lots/lot.html", error, form=request.form, failed=failed, **_lot_context(lot_id))
+    return refused("lots/lot.html", error, form=request.form, failed=failed, context=lambda: _lot_context(lot_id))
 
 
 @bp.route("/lots/<int:lot_id>/qc", methods=["POST"])
@@ -185,8 +182,7 @@ def _disposition_page(action):
             lot = services.dispose(current_user(), lot_id, action, body["signature"], body["reason"])
         except LimsError as e:
             if from_queue:
-                db.session.rollback()
-                return refused("lots/release_queue.html", e, form=request.form, failed=lot_id, **_queue_context())
+                return refused("lots/release_queue.html", e, form=request.form, failed=lot_id, context=_queue_context)
             return _lot_refused(lot_id, e, action)
         flash(f"Lot {lot.printed_number} is now "
               f"{lot.status.replace('_', ' ')}, signed by {current_user().full_name}.")

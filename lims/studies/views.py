@@ -7,7 +7,6 @@ from lims.chainofcustody import services as custody
 from lims.doses import services as doses
 from lims.doses.views import figure
 from lims.errors import LimsError
-from lims.extensions import db
 from lims.lots import services as lots
 from lims.pages import load_form, refused
 from lims.studies import schemas, services
@@ -80,9 +79,8 @@ def _study_context(study_id):
 
 
 def _refuse_on_study_page(error, study_id, action, cohort=None):
-    db.session.rollback()  # before the page is read again: nothing of the refused operation may show
     return refused("studies/study.html", error, form=request.form, refused_action=action, refused_cohort=cohort,
-                   **_study_context(study_id))
+                   context=lambda: _study_context(study_id))
 
 
 @bp.route("/studies/<int:study_id>", methods=["GET"])
@@ -144,8 +142,7 @@ def record_weight(subject_id):
         body = load_form(schemas.WeightCreateSchema(), request.form)
         row = services.record_weight(current_user(), subject_id, body["weight"], body["weighed_on"])
     except LimsError as e:
-        db.session.rollback()
-        return refused("studies/subject.html", e, form=request.form, **_subject_context(subject_id))
+        return refused("studies/subject.html", e, form=request.form, context=lambda: _subject_context(subject_id))
     flash(f"Weight {row.entered} ({figure(row.weight, 'mass')}) recorded for {row.weighed_on.isoformat()}.")
     return redirect(f"/subjects/{subject_id}")
 
