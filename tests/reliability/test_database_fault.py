@@ -7,11 +7,13 @@ transaction must vanish with it, and the client is told plainly that nothing was
 """
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event, select
 
 from lims.audit.services import verify_chain
 from lims.extensions import db
-from tests.support import enrol, expansion_study, make_donor, make_product, planned_dose, released_lot, sig
+from tests.support import (bedside, enrol, expansion_study, make_donor, make_product, planned_dose, received_bag,
+                           released_lot, sig)
 
 FAULT = {"postgresql": "SELECT pg_terminate_backend(pg_backend_pid())",  # the server drops this very connection
          "sqlite": "SELECT * FROM injected_fault_no_such_table"}  # sqlite3.OperationalError
@@ -98,3 +100,27 @@ def test_a_database_failure_while_writing_the_audit_row_leaves_no_partial_lot(ap
     assert r.status_code == 201, r.get_json()
     assert len(r.get_json()["containers"]) == 5
     assert verify_chain()["checked"] == chain_before["checked"] + 1
+
+
+@pytest.mark.parametrize("statement", ["INSERT INTO signatures", "UPDATE audit_head"])
+def test_a_database_failure_in_a_passing_bedside_check_leaves_the_bag_received(api, statement):
+    # The check, its custody event and the witness's signature are each written by their own INSERT as the check
+    # goes (extensions.insert_record), not at commit: a failure at the signature, or at the very last statement
+    # before the commit, must still take every one of them away.
+    lot = released_lot(api)
+    study = expansion_study(api)
+    subject = enrol(api, study["id"], code="S-001", wristband="MRN-0001", cohort="Expansion")
+    bag = received_bag(api, subject["id"], lot["id"])
+    before, chain_before = database_contents(), verify_chain()
+
+    with failing_statement(statement) as reached:
+        r = bedside(api, bag["scan"], subject["wristband"])
+    assert reached, f"the bedside check never reached {statement}: the fault tested nothing"
+    assert_refused_as_unavailable(r)
+
+    assert database_contents() == before
+    assert verify_chain() == chain_before and chain_before["ok"]
+
+    r = bedside(api, bag["scan"], subject["wristband"])
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["ok"] is True and verify_chain()["checked"] == chain_before["checked"] + 3
