@@ -69,3 +69,15 @@ def test_hostile_text_verifies_on_the_fast_path(api, monkeypatch):
     stored = db.session.scalars(select(AuditEntry.reason).where(AuditEntry.action == "test.hostile")
                                 .order_by(AuditEntry.seq)).all()
     assert stored == [t or None for t in HOSTILE]
+
+
+def test_a_null_forced_into_a_required_column_is_named_not_a_crash(app, api):
+    if not app.database.is_postgresql:
+        pytest.skip("SQLite cannot drop a NOT NULL constraint in place")
+    rows = _donors(api, 3)
+    with db.engine.begin() as conn:  # a database owner rewriting history, constraints and all
+        conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
+        conn.execute(text("ALTER TABLE audit_log ALTER COLUMN actor DROP NOT NULL"))
+        conn.execute(text("UPDATE audit_log SET actor = NULL WHERE seq = :seq"), {"seq": rows - 1})
+    result = audit.verify_chain(batch=2)
+    assert (result["ok"], result["first_broken"]) == (False, rows - 1)
