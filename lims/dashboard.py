@@ -12,7 +12,7 @@ SECTIONS = {
     "investigator": ["lims.studies.views:investigator_dashboard"],
     "pharmacist": ["lims.doses.views:pharmacist_dashboard"],
     "nurse": ["lims.chainofcustody.views:nurse_dashboard"],
-    "admin": ["lims.audit.views:admin_dashboard"],
+    "admin": ["lims.auth.views:locked_accounts_dashboard", "lims.audit.views:admin_dashboard"],
 }
 
 

@@ -61,6 +61,7 @@ NAV = (
     ("pharmacist", "Doses", "/doses"),
     ("nurse", "Ward", "/ward"),
     ("nurse", "Bedside", "/bedside"),
+    ("admin", "Users", "/users"),
     ("admin", "Audit trail", "/audit"),
 )
 

@@ -27,3 +27,7 @@ class UserSchema(StrictSchema):
     full_name = fields.String()
     roles = fields.List(fields.String())
     active = fields.Boolean()
+
+
+class UnlockSchema(StrictSchema):
+    reason = text(500, required=True, metadata={"description": "why the lockout ends early, e.g. identity checked"})

@@ -8,11 +8,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from lims.audit import services as audit
 from lims.auth.models import ROLES, ApiToken, Signature, User, UserRole
-from lims.errors import Conflict, Forbidden, Invalid, NotAuthenticated
+from lims.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from lims.extensions import db, insert_record
 from lims.timeutil import aware, iso, local, utcnow
 
@@ -51,6 +51,31 @@ def create_user(username, full_name, roles, password, actor=None):
     return user
 
 
+def users_by_name():
+    """Every account, for the administrator's page: roles loaded with them, in username order."""
+    return db.session.scalars(select(User).options(selectinload(User.role_rows)).order_by(User.username)).all()
+
+
+def is_locked(user):
+    return user.locked_until is not None and aware(user.locked_until) > utcnow()
+
+
+def unlock_user(actor, user_id, reason):
+    """An administrator ends a lockout before its time (a nurse locked out mid-shift, her identity checked): the
+    failed entries are forgotten, and the unlock is audited with its reason and who gave it."""
+    require_role(actor, "admin")
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}", code="user_not_found")
+    if not is_locked(user):
+        raise Conflict(f"{user.username} is not locked", code="not_locked")
+    before = {"failed_attempts": user.failed_attempts, "locked_until": user.locked_until}
+    user.failed_attempts, user.locked_until = 0, None
+    audit.record("user.unlocked", user, before=before, reason=reason, actor=actor)
+    db.session.commit()
+    return user
+
+
 class AccountLocked(NotAuthenticated):
     code = "account_locked"
 
@@ -69,7 +94,7 @@ def check_password(user, password, purpose):
     now = utcnow()
     if not user.active:
         raise NotAuthenticated(f"account {user.username} is deactivated", code="account_inactive")
-    if user.locked_until is not None and aware(user.locked_until) > now:
+    if is_locked(user):
         raise AccountLocked(f"this account is locked until {local(user.locked_until, '%H:%M %Z')} after repeated "
                             f"failed password entries; wait, or ask an administrator")
     try:
