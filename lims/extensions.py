@@ -5,7 +5,8 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.orm import Session
 
 # Named constraints so that Alembic migrations are stable across SQLite and PostgreSQL.
 NAMING = {
@@ -49,7 +50,25 @@ def insert_record(obj):
         setattr(obj, key, value)
     make_transient_to_detached(obj)
     db.session.add(obj)
+    db.session.info.setdefault(_WRITTEN, []).append(obj)
     return obj
+
+
+_WRITTEN = "records_written"
+
+
+@event.listens_for(Session, "after_commit")
+def _records_kept(session):
+    session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _records_undone(session):
+    # A record written in a transaction that rolled back never existed. Attached as persistent, the session would keep
+    # it, and its key, which SQLite gives out again, would clash with the next record's: out of the session with it.
+    for obj in session.info.pop(_WRITTEN, ()):
+        if obj in session:
+            session.expunge(obj)
 
 
 @functools.cache

@@ -50,3 +50,14 @@ def test_column_defaults_are_filled_in_by_the_insert_and_carried_back(app, users
     db.session.expunge_all()
     stored = db.session.get(ApiToken, token_id)
     assert (stored.created_at, stored.revoked, stored.user_id) == (created_at, False, _user_id("nurse1"))
+
+
+def test_a_record_of_a_rolled_back_transaction_leaves_the_session(app, users):
+    # It never existed; and SQLite gives its key out again, which the next record must be free to take.
+    first = insert_record(_signature(users, signed_at=dt.datetime(2026, 11, 24, 9, 0, tzinfo=UTC)))
+    db.session.rollback()
+    assert first not in db.session
+    second = insert_record(_signature(users, signed_at=dt.datetime(2026, 11, 24, 9, 1, tzinfo=UTC)))
+    db.session.commit()
+    assert second in db.session
+    assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
