@@ -14,13 +14,13 @@ def _user_id(username):
     return db.session.scalar(select(User.id).where(User.username == username))
 
 
-def _signature(users, **extra):
+def _signature(**extra):
     return Signature(user_id=_user_id("nurse2"), printed_name="Nurse2 Person", meaning="witnessed",
                      record_type="bedside_checks", record_id="7", record_hash="a" * 64, **extra)
 
 
 def test_a_record_gets_its_key_and_is_persistent_in_the_session(app, users):
-    sig = insert_record(_signature(users, signed_at=dt.datetime(2026, 11, 24, 9, 0, tzinfo=UTC)))
+    sig = insert_record(_signature(signed_at=dt.datetime(2026, 11, 24, 9, 0, tzinfo=UTC)))
     assert isinstance(sig.id, int) and sig.id > 0
     assert db.inspect(sig).persistent and sig in db.session
     assert not db.session.dirty and not db.session.new
@@ -29,7 +29,7 @@ def test_a_record_gets_its_key_and_is_persistent_in_the_session(app, users):
 
 def test_a_record_is_written_once_and_reads_back_as_given(app, users):
     signed_at = dt.datetime(2026, 11, 24, 9, 0, 0, 123456, tzinfo=UTC)
-    sig_id = insert_record(_signature(users, signed_at=signed_at)).id
+    sig_id = insert_record(_signature(signed_at=signed_at)).id
     db.session.commit()  # the unit of work has nothing left to insert
     db.session.expunge_all()
     assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
@@ -54,10 +54,10 @@ def test_column_defaults_are_filled_in_by_the_insert_and_carried_back(app, users
 
 def test_a_record_of_a_rolled_back_transaction_leaves_the_session(app, users):
     # It never existed; and SQLite gives its key out again, which the next record must be free to take.
-    first = insert_record(_signature(users, signed_at=dt.datetime(2026, 11, 24, 9, 0, tzinfo=UTC)))
+    first = insert_record(_signature(signed_at=dt.datetime(2026, 11, 24, 9, 0, tzinfo=UTC)))
     db.session.rollback()
     assert first not in db.session
-    second = insert_record(_signature(users, signed_at=dt.datetime(2026, 11, 24, 9, 1, tzinfo=UTC)))
+    second = insert_record(_signature(signed_at=dt.datetime(2026, 11, 24, 9, 1, tzinfo=UTC)))
     db.session.commit()
     assert second in db.session
     assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
