@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what the suite needs, starts PostgreSQL 15, runs the whole suite
-# on SQLite and PostgreSQL. Extra arguments go to pytest (e.g. scripts/test.sh -k bedside).
+# on SQLite and PostgreSQL, then lints (ruff). Extra arguments go to pytest (e.g. scripts/test.sh -k bedside).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +14,7 @@ need_apt() {  # install Debian packages when a command or file is missing
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt fonts-dejavu-core
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt postgresql
 
-scripts/install.sh
+scripts/install.sh --dev
 
 # PostgreSQL: the machine's cluster, started if stopped, with a role of our own that may create test databases.
 pg_version=$(ls /usr/lib/postgresql | sort -V | tail -1)
@@ -44,4 +44,9 @@ rc=$?
 set -e
 # Exit code 5 means pytest collected no tests: that is a failure here, never a pass.
 [ $rc -eq 5 ] && echo "pytest collected no tests" >&2
+
+# Lint after the tests, so a lint failure never hides their results; either one fails the run.
+echo "ruff check (settings in pyproject.toml):"
+.venv/bin/ruff check . || { echo "lint failed: fix the lines above (or explain an exception in pyproject.toml)" >&2; \
+  [ $rc -ne 0 ] || rc=1; }
 exit $rc
