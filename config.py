@@ -50,7 +50,7 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
-    SECRET_KEY = "test-secret"
+    SECRET_KEY = "test-secret"  # noqa: S105 (the test configuration only)
     LIMS_FACILITY_FIN = "W1234"
     LIMS_TIMEZONE = "America/New_York"
 

@@ -8,7 +8,8 @@ afterwards) and bulk-loads `--bags` bags that are verified, dispensed and receiv
 subject (bench/common.py). It starts gunicorn on loopback (`--workers 2 --threads 4`, the gthread worker, keep-alive)
 three times: first with bench/floor_app.py (the floor the target is set on), then with bench/write_floor_app.py (a
 second floor: the near miss's rows, a check and a chained audit row, written on the raw driver with nothing else),
-then with the LIMS itself (`wsgi:app`, the production configuration). The clients are threads of this process, each with its own keep-alive http.client connection and a
+then with the LIMS itself (`wsgi:app`, the production configuration). The clients are threads of this process,
+each with its own keep-alive http.client connection and a
 nurse's Bearer token, posting `POST /api/v1/bedside/verify` as fast as the answers come, for `--seconds` per phase:
 
 - **pass**: every request a real, passing two-person check of a fresh bag with its own subject's wristband: the
@@ -65,7 +66,7 @@ class Gunicorn:
 
     def __init__(self, app, args, env=None, log_dir=None, pythonpath=None):
         self.port = free_port()
-        self.log = open(os.path.join(log_dir, f"gunicorn-{app.split(':')[0]}.log"), "w")
+        self.log = open(os.path.join(log_dir, f"gunicorn-{app.split(':')[0]}.log"), "w")  # noqa: SIM115 (closed in stop())
         command = [GUNICORN, "--workers", str(args.workers), "--threads", str(args.threads), "--bind",
                    f"127.0.0.1:{self.port}", *(["--pythonpath", pythonpath] if pythonpath else []), app]
         self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=self.log,

@@ -19,17 +19,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import weasyprint  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+import weasyprint
+from flask_migrate import upgrade
+from sqlalchemy import select
 
-import config  # noqa: E402
-from lims import create_app  # noqa: E402
-from lims.auth.models import User  # noqa: E402
-from lims.doses.models import Bag  # noqa: E402
-from lims.extensions import db  # noqa: E402
-from lims.labels import render, services  # noqa: E402
-from tests.support import ApiClient, Users, enrol, expansion_study, released_lot, verified_bag  # noqa: E402
+import config
+from lims import create_app
+from lims.auth.models import User
+from lims.doses.models import Bag
+from lims.extensions import db
+from lims.labels import render, services
+from tests.support import ApiClient, Users, enrol, expansion_study, released_lot, verified_bag
 
 FAST_HASH = {"LIMS_ARGON2_MEMORY_KIB": 1024, "LIMS_ARGON2_TIME_COST": 1}
 

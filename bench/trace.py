@@ -174,7 +174,7 @@ def profile(args):
     subject_ids = [r[0] for r in db.session.execute(text("SELECT id FROM subjects ORDER BY id LIMIT 50")).all()]
 
     def run():
-        for lot_id, subject_id in zip(lot_ids, subject_ids):
+        for lot_id, subject_id in zip(lot_ids, subject_ids, strict=True):
             db.session.remove()
             trace.lot_trace(lots.get_lot(lot_id))
             db.session.remove()

@@ -19,8 +19,8 @@ from pathlib import Path
 from flask import Flask, jsonify, request
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lims.audit.services import chain_hash, canonical_row  # noqa: E402  (the app's own chain format)
-from lims.barcodes import bag_code_from_scan  # noqa: E402
+from lims.audit.services import chain_hash, canonical_row
+from lims.barcodes import bag_code_from_scan
 
 URL = os.environ["DATABASE_URL"]
 POSTGRESQL = URL.startswith("postgresql")

@@ -112,9 +112,9 @@ def _register_request_hooks(app):
 
     @app.before_request
     def json_only_api():
-        if request.path.startswith("/api/") and request.method in ("POST", "PUT", "PATCH"):
-            if request.content_length and not request.is_json:
-                raise BadRequest("send the body as application/json", code="unsupported_content_type")
+        if (request.path.startswith("/api/") and request.method in ("POST", "PUT", "PATCH")
+                and request.content_length and not request.is_json):
+            raise BadRequest("send the body as application/json", code="unsupported_content_type")
 
     @app.after_request
     def security_headers(response):

@@ -46,7 +46,7 @@ def insert_record(obj):
     row = db.session.connection().execute(statement, given).one()
     for key, column in attributes:  # what was not given and has no default stays NULL, as the INSERT left it
         setattr(obj, key, given.get(column.key))
-    for key, value in zip(returned, row):
+    for key, value in zip(returned, row, strict=True):
         setattr(obj, key, value)
     make_transient_to_detached(obj)
     db.session.add(obj)

@@ -19,7 +19,7 @@ def form_data(form):
     empty fields are left out, so an optional field left blank stays optional rather than failing as "".
     """
     data = {}
-    for key in form.keys():
+    for key in form:
         if key in NOT_DATA:
             continue
         if key.endswith("[]"):

@@ -21,7 +21,8 @@ def login():
             session.clear()
             session["user_id"] = user.id
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", error=error, username=request.form.get("username", "")), (401 if error else 200)
+    page = render_template("login.html", error=error, username=request.form.get("username", ""))
+    return page, (401 if error else 200)
 
 
 def _safe_next(target):

@@ -127,7 +127,8 @@ def _identity(obj):
 _SQLITE_CANONICAL_TEXT = (  # SQLAlchemy keeps a UTC time on SQLite as 'YYYY-MM-DD HH:MM:SS.ffffff'
     "'[' || seq || ',\"' || replace(CASE WHEN substr(at, 20) = '.000000' THEN substr(at, 1, 19) ELSE at END, ' ', 'T') "
     "|| 'Z\",' || json_quote(actor) || ',' || json_quote(action) || ',' || json_quote(entity) || ',' || "
-    "json_quote(entity_id) || ',' || json_quote(before) || ',' || json_quote(after) || ',' || json_quote(reason) || ']'")
+    "json_quote(entity_id) || ',' || json_quote(before) || ',' || json_quote(after) || ',' || json_quote(reason) "
+    "|| ']'")
 _POSTGRESQL_COLUMNS = ("to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), actor, action, entity, "
                        "entity_id, before, after, reason")
 

@@ -17,7 +17,7 @@ from lims.units import parse
 
 demo_cli = AppGroup("demo", help="The demo study.")
 
-DEMO_PASSWORD = "Demo-pass-2026!"
+DEMO_PASSWORD = "Demo-pass-2026!"  # noqa: S105 (the demo's published password, README)
 DEMO_USERS = [("tech", "Tara Technician", ["technician"]), ("qa", "Quinn Quality", ["qa"]),
               ("investigator", "Ines Investigator", ["investigator"]), ("pharm1", "Pat Pharmacist", ["pharmacist"]),
               ("pharm2", "Pia Pharmacist", ["pharmacist"]), ("nurse1", "Nina Nurse", ["nurse"]),

@@ -1,4 +1,5 @@
-"""Donors, products, lots with ISBT 128 DINs, containers, QC results and versioned release specifications (SPEC §3, §5)."""
+"""Donors, products, lots with ISBT 128 DINs, containers, QC results and versioned release specifications
+(SPEC §3, §5)."""
 from sqlalchemy import (CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

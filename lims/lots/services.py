@@ -197,9 +197,11 @@ def _criterion(requirement, result):
         value = result.numeric_value if result else None
         shown = None if result is None else {"value": value, "unit": unit}
         if requirement.rule == "min":
-            text, met = f"≥ {requirement.limit_value:g} {unit}", None if value is None else value >= requirement.limit_value
+            text = f"≥ {requirement.limit_value:g} {unit}"
+            met = None if value is None else value >= requirement.limit_value
         elif requirement.rule == "max":
-            text, met = f"≤ {requirement.limit_value:g} {unit}", None if value is None else value <= requirement.limit_value
+            text = f"≤ {requirement.limit_value:g} {unit}"
+            met = None if value is None else value <= requirement.limit_value
         else:
             text, met = f"reported; > 0 {unit}", None if value is None else value > 0
     return {"test": requirement.test, "requirement": text, "result": shown,

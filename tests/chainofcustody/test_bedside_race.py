@@ -14,7 +14,7 @@ def _race(url, tokens, bodies):
     apps = [make_app(url) for _ in bodies]  # built here: app creation touches process-wide extension state
     try:
         return run_at_once(*(api_post(app, token, "/bedside/verify", body)
-                             for app, token, body in zip(apps, tokens, bodies)))
+                             for app, token, body in zip(apps, tokens, bodies, strict=True)))
     finally:
         for app in apps:
             with app.app_context():

@@ -29,7 +29,7 @@ def test_chart_draws_one_point_per_lot_at_its_value():
     root = _draw()
     circles = _circles(root)
     assert [c.get("data-lot") for c in circles] == ["W1234 26 000001 A", "W1234 26 000002 B", "W1234 26 000003 C"]
-    for circle, value in zip(circles, (91.0, 65.0, 84.5)):
+    for circle, value in zip(circles, (91.0, 65.0, 84.5), strict=True):
         assert float(circle.get("cy")) == pytest.approx(chart.TOP + chart.PLOT_HEIGHT * (1 - value / 100), abs=0.01)
     xs = [float(c.get("cx")) for c in circles]
     assert xs == sorted(xs) and len(set(xs)) == 3  # in order of manufacture, one column per lot

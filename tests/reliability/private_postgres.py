@@ -1,6 +1,7 @@
 """A throw-away PostgreSQL cluster of the test's own, so a test can stop and restart "the database" without
 disturbing the machine's cluster, which other tests (and other xdist workers) are using at the same moment.
 """
+import contextlib
 import glob
 import os
 import shutil
@@ -81,8 +82,6 @@ class PrivatePostgres:
 
     def destroy(self):
         if (self.data / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(AssertionError):
                 self.stop()
-            except AssertionError:
-                pass
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -40,7 +40,7 @@ def test_the_session_cookie_is_http_only_and_same_site(app, users):
     assert attributes["samesite"] in ("SameSite=Lax", "SameSite=Strict")
 
 
-@pytest.mark.parametrize("path, status", [("/login", 200), ("/no-such-page", 404)])
+@pytest.mark.parametrize(("path", "status"), [("/login", 200), ("/no-such-page", 404)])
 def test_pages_and_page_errors_carry_the_security_headers(client, path, status):
     r = client.get(path)
     assert r.status_code == status and r.mimetype == "text/html"

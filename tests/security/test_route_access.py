@@ -81,7 +81,7 @@ def request(client, method, path, headers=None):
 
 def test_every_route_declares_who_may_use_it(app):
     undeclared, unlisted_public, stale = [], [], set(PUBLIC)
-    for method, path, rule in routes(app):
+    for method, _path, rule in routes(app):
         roles = roles_of(app, rule)
         stale.discard(rule.endpoint)
         if rule.endpoint in PUBLIC:
