@@ -1,5 +1,5 @@
 """The append-only, hash-chained audit trail (SPEC §4)."""
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lims.extensions import db
@@ -10,6 +10,13 @@ GENESIS_HASH = "0" * 64
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_log"
+    # The audit trail's filters, each ending in seq for keyset pages (migration 0006).
+    __table_args__ = (
+        Index("ix_audit_log_entity_record", "entity", "entity_id", "seq"),
+        Index("ix_audit_log_actor_seq", "actor", "seq"),
+        Index("ix_audit_log_action_seq", "action", "seq"),
+        Index("ix_audit_log_at", "at"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at = mapped_column(UTCDateTime, nullable=False)

@@ -216,13 +216,13 @@ def _broken(checked, seq, reason):
     return {"ok": False, "checked": checked, "first_broken": seq, "reason": f"row {seq}: {reason}"}
 
 
-def recent_entries(limit=50, entity=None):
-    """The newest audit rows first, for the audit page; `entity` narrows to one table's records."""
-    query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
-    if entity:
-        query = query.where(AuditEntry.entity == entity)
-    return db.session.scalars(query).all()
+def recent_rows(limit=5):
+    """The newest audit rows, for the administrator's home page."""
+    from lims.audit.query import AuditFilter, page
+    return page(AuditFilter(), None, limit)[0]
 
 
-def entity_names():
-    return db.session.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)).all()
+def people():
+    """Every account as (username, printed name), for the audit trail's filter by user."""
+    from lims.auth.models import User
+    return db.session.execute(select(User.username, User.full_name).order_by(User.full_name)).all()
