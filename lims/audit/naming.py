@@ -13,7 +13,8 @@ from lims.extensions import db
 
 ACTION_WORDS = {
     "user.created": "User account created", "user.unlocked": "Account unlocked by an administrator",
-    "auth.login_failed": "Sign-in refused: wrong password", "auth.signature_failed": "Signature refused: wrong password",
+    "auth.login_failed": "Sign-in refused: wrong password",
+    "auth.signature_failed": "Signature refused: wrong password",
     "product.created": "Product created", "donor.created": "Donor registered",
     "donor.eligibility_changed": "Donor eligibility changed",
     "lot.registered": "Lot registered", "lot.released": "Lot released", "lot.rejected": "Lot rejected",
@@ -107,7 +108,9 @@ def _models():
     from lims.labels.models import LabelPrint
     from lims.lots.models import Container, Donor, Lot, LotDisposition, Product, QcResult
     from lims.studies.models import Cohort, SafetyReview, Study, Subject, SubjectWeight
-    return locals()
+    return {model.__name__: model for model in (
+        User, BedsideCheck, ContainerEvent, CustodyEvent, Infusion, Bag, Dose, LabelPrint, Container, Donor, Lot,
+        LotDisposition, Product, QcResult, Cohort, SafetyReview, Study, Subject, SubjectWeight)}
 
 
 def _resolvers():

@@ -19,8 +19,8 @@ from lims.audit.models import AuditEntry
 from lims.errors import NotFound, invalid
 from lims.extensions import db
 
-# Record kinds with a page (or a row on one) of their own: the name a filter may use for each, and the column by which other tables
-# point at it.
+# Record kinds with a page (or a row on one) of their own: the name a filter may use for each, and the column by
+# which other tables point at it.
 RECORD_KINDS = {"lot": "lots", "lots": "lots", "subject": "subjects", "subjects": "subjects",
                 "bag": "bags", "bags": "bags", "dose": "doses", "doses": "doses",
                 "container": "containers", "containers": "containers"}
@@ -71,7 +71,7 @@ class AuditFilter:
 
 def action_condition(action):
     """`lot.released` matches itself; `security.*` (or `security.`) every action of that group."""
-    if action.endswith(".*") or action.endswith("."):
+    if action.endswith((".*", ".")):
         prefix = action.rstrip("*")
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return AuditEntry.action.like(escaped + "%", escape="\\")
