@@ -28,3 +28,39 @@ document.addEventListener("DOMContentLoaded", function () {
     alert.focus({preventScroll: true});
   }
 });
+
+// A region that scrolls sideways (a timeline, a wide table on a phone) takes the keyboard focus, so it can be
+// scrolled with the arrow keys as with a finger (WCAG 2.1.1), and says what it holds. Only while it overflows:
+// at a width where everything shows, it stays out of the Tab order.
+(function () {
+  var SCROLLS = /^(auto|scroll)$/;
+  function nameOf(el) {
+    var own = el.querySelector("caption, figcaption, svg title");
+    var section = el.closest("section, article");
+    var heading = section && section.querySelector("h1, h2, h3");
+    return ((own || heading || {}).textContent || "").trim();
+  }
+  function mark() {
+    Array.prototype.forEach.call(document.querySelectorAll("main div, main table, main figure, main pre"), function (el) {
+      var overflows = SCROLLS.test(getComputedStyle(el).overflowX) && el.scrollWidth > el.clientWidth + 1;
+      var marked = el.hasAttribute("data-scroll-focus");
+      if (overflows && !marked && !el.hasAttribute("tabindex")) {
+        el.setAttribute("tabindex", "0");
+        el.setAttribute("data-scroll-focus", "");
+        if (el.tagName !== "TABLE" && !el.hasAttribute("role")) {
+          el.setAttribute("data-scroll-focus", "region");
+          el.setAttribute("role", "region");
+          el.setAttribute("aria-label", (nameOf(el) + " (scrolls sideways)").trim());
+        }
+      } else if (!overflows && marked) {
+        if (el.getAttribute("data-scroll-focus") === "region") { el.removeAttribute("role"); el.removeAttribute("aria-label"); }
+        el.removeAttribute("tabindex");
+        el.removeAttribute("data-scroll-focus");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", mark);
+  window.addEventListener("load", mark);
+  var pending;
+  window.addEventListener("resize", function () { clearTimeout(pending); pending = setTimeout(mark, 150); });
+})();

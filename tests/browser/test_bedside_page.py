@@ -85,6 +85,9 @@ def test_nurse_scans_wristband_then_bag_and_the_witness_signs_to_a_pass(live_ser
     page.click("#bedside-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/bedside/checks/\d+$"))
     assert page.locator("#verdict").inner_text() == "PASS"
+    _wait_for_focus(page, "verdict")  # read first, as STOP's alert is; Tab goes on to the infusion form
+    page.keyboard.press("Tab")
+    assert _focused(page) == "f-started_at"
     assert page.locator("li.passed").count() == 6
     assert page.locator("li.passed").first.inner_text().endswith("Right subject: the wristband matches the bag")
     assert page.locator("#infusion-title").inner_text() == "Record the infusion"

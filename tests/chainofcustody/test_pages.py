@@ -173,7 +173,7 @@ def test_bedside_check_passes_through_the_page_naming_every_check(api, pages, lo
     r = nurse.get(result)
     assert r.status_code == 200
     page = _text(r)
-    assert '<h1 id="verdict">PASS</h1>' in page
+    assert '<h1 id="verdict" tabindex="-1" autofocus>PASS</h1>' in page  # the verdict takes the focus, read first
     assert re.findall(r'<li class="passed" data-check="(\w+)">', page) == [
         "right_subject", "bag_verified", "bag_received", "lot_released", "within_expiry", "not_infused"]
     assert all(text in page for text in CHECK_LABELS)
