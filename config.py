@@ -12,7 +12,8 @@ def _env(name, default):
 class Config:
     # SQLite file under instance/ by default: the embedded database a new site needs no server for.
     DATABASE_URL = _env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'lims.db'}")
-    SECRET_KEY = _env("LIMS_SECRET_KEY", "dev-only-change-me")
+    # No default: a server must never sign sessions with a key anyone can read here (create_app refuses to start).
+    SECRET_KEY = _env("LIMS_SECRET_KEY", None)
     LIMS_FACILITY_FIN = _env("LIMS_FACILITY_FIN", "W1234")
     LIMS_TIMEZONE = _env("LIMS_TIMEZONE", "America/New_York")
 
@@ -34,7 +35,15 @@ class Config:
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _env("LIMS_SECURE_COOKIES", "0") == "1"
+    # Served over TLS by a proxy in front (the README's operations section): trust one proxy's X-Forwarded-*, send
+    # cookies only over HTTPS, and tell browsers to come back over HTTPS only (HSTS).
+    LIMS_BEHIND_TLS = _env("LIMS_BEHIND_TLS", "0") == "1"
+    SESSION_COOKIE_SECURE = LIMS_BEHIND_TLS
+    LIMS_HSTS_SECONDS = int(_env("LIMS_HSTS_SECONDS", str(365 * 24 * 3600)))
+    # Flask-WTF's strict mode refuses an HTTPS form post without a Referer, and our pages send Referrer-Policy:
+    # no-referrer, so browsers send none: behind TLS every form would fail. The CSRF token and the SameSite=Lax
+    # session cookie still guard every form.
+    WTF_CSRF_SSL_STRICT = False
     WTF_CSRF_TIME_LIMIT = None  # a form left open over a long procedure must still submit
     MAX_CONTENT_LENGTH = 1024 * 1024
 
@@ -56,7 +65,7 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
-    SESSION_COOKIE_SECURE = True
+    """What gunicorn serves (wsgi.py): the base settings, which are already the production ones."""
 
 
 def load(name=None):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Flask, g, request
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import config as settings
@@ -36,11 +37,28 @@ class RowIdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+class MissingSecretKey(RuntimeError):
+    pass
+
+
+def _production_settings(app):
+    if not app.config.get("SECRET_KEY") and not app.testing:
+        raise MissingSecretKey(
+            "LIMS_SECRET_KEY is not set: the server will not start without the key that signs its session cookies. "
+            "Set it to a long random value kept outside the repository (python3 -c 'import secrets; "
+            "print(secrets.token_hex(32))'), the same on every instance; scripts/run.sh makes one for the demo.")
+    if app.config.get("LIMS_BEHIND_TLS"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+        # One TLS proxy in front: its X-Forwarded-For/-Proto/-Host are the client's, and only its (x_for=1).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+
 def create_app(config=None, **overrides):
     app = Flask(__name__, instance_relative_config=True)
     app.url_map.converters["int"] = RowIdConverter
     app.config.from_object(config or settings.load())
     app.config.update(overrides)
+    _production_settings(app)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config["DATABASE_URL"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
@@ -74,14 +92,17 @@ def create_app(config=None, **overrides):
                 api.register_blueprint(module.blp)
             else:
                 app.register_blueprint(module.bp)
-    from lims import views
+    from lims import health, views
     app.register_blueprint(views.bp)
+    app.register_blueprint(health.bp)
 
     for module_name, attr in CLI_GROUPS:
         app.cli.add_command(getattr(importlib.import_module(module_name), attr))
 
     from lims.errors import register_error_handlers
     register_error_handlers(app)  # after the Api's own handlers, so ours win
+    from lims import observability
+    observability.init_app(app)
     _register_request_hooks(app)
     return app
 
@@ -116,6 +137,10 @@ def _register_request_hooks(app):
                 and request.content_length and not request.is_json):
             raise BadRequest("send the body as application/json", code="unsupported_content_type")
 
+    hsts = None
+    if app.config.get("LIMS_BEHIND_TLS"):
+        hsts = f"max-age={app.config.get('LIMS_HSTS_SECONDS', 31536000)}; includeSubDomains"
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -124,6 +149,8 @@ def _register_request_hooks(app):
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if request.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", hsts)
         return response
 
     @app.before_request

@@ -7,6 +7,8 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from lims.observability import current_request_id, note_refusal
+
 log = logging.getLogger(__name__)
 
 
@@ -53,7 +55,8 @@ def invalid(field, message):
 
 
 def error_body(status, code, message, fields=None, extra=None):
-    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    note_refusal(status, code, message, fields)
+    body = {"error": {"code": code, "message": message, "fields": fields or {}, "request_id": current_request_id()}}
     body.update(extra or {})
     return body
 
@@ -62,6 +65,7 @@ class ErrorDetailSchema(Schema):
     code = fields.String(required=True)
     message = fields.String(required=True)
     fields_ = fields.Dict(data_key="fields", required=True)
+    request_id = fields.String(allow_none=True, metadata={"description": "the X-Request-ID of the answer, in the log"})
 
 
 class ErrorSchema(Schema):
@@ -79,6 +83,7 @@ def _wants_json():
 def _respond(status, code, message, fields=None, extra=None):
     if _wants_json():
         return jsonify(error_body(status, code, message, fields, extra)), status
+    note_refusal(status, code, message, fields)
     return render_template("error.html", status=status, code=code, message=message, fields=fields or {}), status
 
 

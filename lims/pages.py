@@ -65,7 +65,9 @@ def refused(template, error, context=dict, **extra):
     The refused operation is rolled back first and only then does `context()` read the page again: nothing of what
     was refused may show on the page drawn after it. `extra` is what the page shows of the refusal itself."""
     from lims.extensions import db
+    from lims.observability import note_refusal
     db.session.rollback()
+    note_refusal(error.status, error.code, error.message, error.fields)
     return render_template(template, error=error, form=extra.pop("form", None), **context(), **extra), error.status
 
 

@@ -32,6 +32,7 @@ def current_user():
             session.clear()
             user = None
     g.user = user
+    g.username = user.username if user else None  # for the request log, read while loaded (no query)
     return user
 
 

@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from lims.auth.access import current_user, login_required, roles_required
 from lims.chainofcustody import schemas, services, trace
 from lims.doses.services import bag_by_code, bag_view
+from lims.errors import error_body
 from lims.lots import services as lots
 from lims.studies import services as studies
 from lims.timeutil import iso
@@ -44,9 +45,8 @@ def bedside_verify(body):
     result = services.verify_at_bedside(current_user(), body["bag"], body["wristband"], body["witness"]["username"],
                                         body["witness"]["password"], body["location"])
     if not result["ok"]:
-        return jsonify(dict(result, error={"code": "bedside_check_failed", "fields": {},
-                                           "message": "STOP: " + "; ".join(f["message"] for f in result["failures"])})
-                       ), 409
+        stop = "STOP: " + "; ".join(f["message"] for f in result["failures"])
+        return jsonify(dict(result, **error_body(409, "bedside_check_failed", stop))), 409
     return result
 
 

@@ -24,6 +24,8 @@ PUBLIC = {
     "static": "CSS and JS the sign-in page needs",
     "api-docs.openapi_json": "SPEC §13: the OpenAPI document is public",
     "main.home": "shows a dashboard to a signed-in user and sends anyone else to /login",
+    "health.healthz": "a load balancer's liveness probe; shows no data",
+    "health.readyz": "a load balancer's readiness probe; shows no data",
 }
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
