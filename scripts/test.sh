@@ -16,6 +16,15 @@ command -v pg_ctlcluster >/dev/null 2>&1 || need_apt postgresql
 
 scripts/install.sh --dev
 
+# axe-core for the browser suite's accessibility test (tests/browser/axe.py): the npm package at the version that
+# test names, in .cache/axe (not committed); installed when missing or at another version, otherwise reused.
+axe_version=4.14.1
+if [ "$(node -p "require('./.cache/axe/node_modules/axe-core/package.json').version" 2>/dev/null)" != "$axe_version" ]
+then
+  command -v npm >/dev/null 2>&1 || need_apt npm
+  npm install --prefix .cache/axe --no-audit --no-fund --no-save --silent "axe-core@$axe_version"
+fi
+
 # PostgreSQL: the machine's cluster, started if stopped, with a role of our own that may create test databases.
 pg_version=$(ls /usr/lib/postgresql | sort -V | tail -1)
 if ! pg_lsclusters -h | grep -q "^$pg_version main"; then pg_createcluster "$pg_version" main; fi
