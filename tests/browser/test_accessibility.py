@@ -185,7 +185,7 @@ def test_the_nurses_pages_on_a_phone_have_no_accessibility_violation(site, page,
     page.click("button:has-text('Sign: infusion administered')")
     expect(page.locator("[role=alert]").first).to_be_visible()
     audit.check(page, "nurse1 390x844 infusion refused [422]")
-    finish(audit, "nurse1")
+    finish(audit, "nurse1-phone")
 
 
 # The focused element's ring (its outline, and its box-shadow's band inside it) and the first opaque background
