@@ -98,6 +98,7 @@ def create_app(config=None, **overrides):
 
     for module_name, attr in CLI_GROUPS:
         app.cli.add_command(getattr(importlib.import_module(module_name), attr))
+    import lims.backup  # noqa: F401  (adds `backup` and `restore` to Flask-Migrate's `db` group)
 
     from lims.errors import register_error_handlers
     register_error_handlers(app)  # after the Api's own handlers, so ours win
