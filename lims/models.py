@@ -1,6 +1,6 @@
 """Imports every domain's models so that Alembic and the ORM see the whole schema."""
 from lims.audit.models import AuditEntry, AuditHead  # noqa: F401
-from lims.auth.models import ApiToken, Signature, User, UserRole  # noqa: F401
+from lims.auth.models import ApiToken, Signature, SignInThrottle, User, UserRole, UserSession  # noqa: F401
 from lims.chainofcustody.models import BedsideCheck, ContainerEvent, CustodyEvent, Infusion  # noqa: F401
 from lims.doses.models import Bag, Dose, DoseContainer  # noqa: F401
 from lims.labels.models import LabelPrint  # noqa: F401

@@ -1,5 +1,5 @@
 """Users, their roles, API tokens and electronic signatures (SPEC §1, §4)."""
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Boolean, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims.extensions import db
@@ -8,10 +8,26 @@ from lims.timeutil import utcnow
 
 ROLES = ("technician", "qa", "investigator", "pharmacist", "nurse", "admin")
 _ROLE_LIST = ", ".join(f"'{r}'" for r in ROLES)
+ADMIN_ALONE = "an admin account holds no operational role: give the operational roles to a separate account"
+
+
+def roles_problem(roles):
+    """Why this set of roles cannot be one account's; None when it can. The database refuses the admin mix too
+    (a trigger on user_roles, migration 0003)."""
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown or not roles:
+        return f"choose from {', '.join(ROLES)}"
+    # The administrator manages accounts and specifications; one who could also release or dose could approve
+    # their own configuration (SPEC §1: no operational signatures).
+    if "admin" in roles and len(set(roles)) > 1:
+        return ADMIN_ALONE
+    return None
 
 
 class User(db.Model):
     __tablename__ = "users"
+    # Unique without regard to case (SPEC §4): NURSE1 and nurse1 are one account, on both databases.
+    __table_args__ = (Index("uq_users_username_lower", func.lower("username"), unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
@@ -58,6 +74,35 @@ class ApiToken(db.Model):
     revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     user = relationship("User", lazy="joined")
+
+
+class UserSession(db.Model):
+    """A signed-in page session. The cookie carries only a random id; this row says whether it still stands, so
+    signing out, deactivation and the idle limit end it on the server for every app instance (SPEC §4, §16)."""
+    __tablename__ = "user_sessions"
+    __table_args__ = (
+        CheckConstraint("end_reason IN ('signed_out', 'idle', 'deactivated')", name="known_end_reason"),
+        CheckConstraint("(ended_at IS NULL) = (end_reason IS NULL)", name="ended_with_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    last_seen_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    ended_at = mapped_column(UTCDateTime, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+    user = relationship("User", lazy="joined")
+
+
+class SignInThrottle(db.Model):
+    """Failed sign-ins from one client address in the current window (settings LIMS_SIGN_IN_THROTTLE_*)."""
+    __tablename__ = "sign_in_throttle"
+
+    client_address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_started_at = mapped_column(UTCDateTime, nullable=False)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class Signature(db.Model):

@@ -1,6 +1,7 @@
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from lims.auth.models import ROLES
+from lims.auth.models import ROLES, roles_problem
+from lims.auth.passwords import password_problem
 from lims.schemas import StrictSchema, text
 
 
@@ -18,7 +19,21 @@ class UserCreateSchema(StrictSchema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._-]{2,64}$"))
     full_name = text(128, required=True)
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True, validate=validate.Length(min=1))
-    password = fields.String(required=True, validate=validate.Length(min=10, max=256))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256),
+                             metadata={"description": "at least 12 characters; not the username, one repeated "
+                                                      "character, a common sequence or a common password"})
+
+    @validates_schema(skip_on_field_errors=False)
+    def _account_rules(self, data, **kwargs):
+        # The service applies the same rules (the CLI calls it directly); here they join the other fields' errors,
+        # so a page shows every problem of the form at once.
+        errors = {}
+        if "roles" in data and roles_problem(data["roles"]):
+            errors["roles"] = [roles_problem(data["roles"])]
+        if "password" in data and password_problem(data["password"], data.get("username")):
+            errors["password"] = [password_problem(data["password"], data.get("username"))]
+        if errors:
+            raise ValidationError(errors)
 
 
 class UserSchema(StrictSchema):

@@ -7,11 +7,12 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from lims.audit import services as audit
-from lims.auth.models import ROLES, ApiToken, Signature, User, UserRole
+from lims.auth.models import ApiToken, Signature, User, UserRole, roles_problem
+from lims.auth.passwords import password_problem
 from lims.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from lims.extensions import db, insert_record
 from lims.timeutil import aware, iso, local, utcnow
@@ -31,18 +32,24 @@ def hash_password(password):
     return _hasher().hash(password)
 
 
-def validate_new_password(password):
-    if not isinstance(password, str) or len(password) < 10:
-        raise Invalid("password: at least 10 characters", fields={"password": ["at least 10 characters"]})
+def validate_new_password(password, username=None):
+    problem = password_problem(password, username)
+    if problem:
+        raise Invalid(f"password: {problem}", fields={"password": [problem]})
+
+
+def validate_roles(roles):
+    problem = roles_problem(roles)
+    if problem:
+        raise Invalid(f"roles: {problem}", fields={"roles": [problem]})
 
 
 def create_user(username, full_name, roles, password, actor=None):
-    unknown = sorted(set(roles) - set(ROLES))
-    if unknown or not roles:
-        raise Invalid("roles: unknown or empty", fields={"roles": [f"choose from {', '.join(ROLES)}"]})
-    validate_new_password(password)
-    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"username {username!r} is taken", code="username_taken")
+    validate_roles(roles)
+    validate_new_password(password, username)
+    if user_by_username(username) is not None:
+        raise Conflict(f"username {username!r} is taken (usernames are the same whatever their case)",
+                       code="username_taken", fields={"username": ["taken"]})
     user = User(username=username, full_name=full_name, password_hash=hash_password(password),
                 role_rows=[UserRole(role=r) for r in sorted(set(roles))])
     db.session.add(user)
@@ -128,17 +135,20 @@ def _user_statements():
     # A user is read on every request (the token's) and at every signature: with its roles, in one statement. Both
     # statements are built once, on first use (the mappers are configured by then): building one, and its cache key,
     # would cost as much as running it.
-    by_username = select(User).where(User.username == bindparam("username")).options(joinedload(User.role_rows))
+    # lower(username) is the unique index's expression, so the look-up is one index probe on both databases.
+    by_username = (select(User).where(func.lower(User.username) == bindparam("username"))
+                   .options(joinedload(User.role_rows)))
     by_token = (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
                 .options(joinedload(ApiToken.user).joinedload(User.role_rows)))
     return by_username, by_token
 
 
 def user_by_username(username):
+    """The account of this username, whatever case it is typed in (SPEC §4)."""
     if not isinstance(username, str):
         return None
     by_username, _ = _user_statements()
-    return db.session.execute(by_username, {"username": username}).unique().scalar_one_or_none()
+    return db.session.execute(by_username, {"username": username.lower()}).unique().scalar_one_or_none()
 
 
 def authenticate(username, password):
