@@ -20,6 +20,8 @@ class Config:
     LIMS_TOKEN_TTL_MINUTES = int(_env("LIMS_TOKEN_TTL_MINUTES", "480"))  # one ward shift
     LIMS_LOCKOUT_THRESHOLD = int(_env("LIMS_LOCKOUT_THRESHOLD", "5"))
     LIMS_LOCKOUT_MINUTES = int(_env("LIMS_LOCKOUT_MINUTES", "15"))
+    # A page session unused this long is ended on the server (SPEC §4): a ward screen left signed in is not.
+    LIMS_SESSION_IDLE_MINUTES = int(_env("LIMS_SESSION_IDLE_MINUTES", "15"))
 
     # Dose rules of SPEC §7, each a site setting with the SPEC's default.
     LIMS_WEIGHT_MAX_AGE_DAYS = int(_env("LIMS_WEIGHT_MAX_AGE_DAYS", "14"))

@@ -1,8 +1,9 @@
 """Sign-in, sign-out and the home page: each role's work at a glance."""
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from lims.auth import services
+from lims.auth import services, sessions
 from lims.auth.access import current_user, login_required, public
+from lims.auth.redirects import safe_next
 from lims.errors import NotAuthenticated
 
 bp = Blueprint("main", __name__)
@@ -12,29 +13,28 @@ bp = Blueprint("main", __name__)
 @public
 def login():
     error = None
+    if request.method == "GET" and current_user() is not None:
+        # Already signed in (another tab kept the session alive): on to where the sign-in would have led.
+        return redirect(safe_next(request.args.get("next")))
     if request.method == "POST":
         try:
             user = services.authenticate(request.form.get("username", ""), request.form.get("password", ""))
         except NotAuthenticated as e:
             error = e.message
         else:
-            session.clear()
-            session["user_id"] = user.id
-            return redirect(_safe_next(request.args.get("next")))
+            sid = sessions.start_session(user)
+            session.clear()  # nothing of an earlier session (or of a planted cookie) survives the sign-in
+            session["sid"] = sid
+            return redirect(safe_next(request.args.get("next")))
     page = render_template("login.html", error=error, username=request.form.get("username", ""))
     return page, (401 if error else 200)
-
-
-def _safe_next(target):
-    # Only same-site paths: an open redirect after sign-in is a phishing aid.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("main.home")
 
 
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
+    # The session ends on the server: the cookie, and any copy of it, is refused from now on.
+    sessions.end_session(session.get("sid"))
     session.clear()
     flash("You are signed out.")
     return redirect(url_for("main.login"))
@@ -82,7 +82,9 @@ def inject_user():
         me = current_user()
     except NotAuthenticated:
         me = None
-    return {"me": me, "nav_links": nav_links(me)}
+    from flask import current_app
+    return {"me": me, "nav_links": nav_links(me),
+            "idle_seconds": current_app.config["LIMS_SESSION_IDLE_MINUTES"] * 60}
 
 
 __all__ = ["bp", "login_required"]

@@ -5,12 +5,10 @@ so a new route cannot skip the check (issue 8).
 """
 from functools import wraps
 
-from flask import g, request, session
+from flask import current_app, flash, g, request, session
 
-from lims.auth import services
-from lims.auth.models import User
+from lims.auth import services, sessions
 from lims.errors import NotAuthenticated
-from lims.extensions import db
 
 ANY_SIGNED_IN = ("*",)
 
@@ -19,21 +17,31 @@ def current_user():
     if "user" in g:
         return g.user
     user = None
-    header = request.headers.get("Authorization", "")
     if request.path.startswith("/api/"):
-        if header:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise NotAuthenticated("use Authorization: Bearer <token>", code="invalid_token")
-            user = services.user_for_token(token.strip())
-    elif session.get("user_id") is not None:
-        user = db.session.get(User, session["user_id"])
-        if user is None or not user.active:
+        token = bearer_token()
+        if token:
+            user = services.user_for_token(token)
+    elif session.get("sid") is not None:
+        user, why = sessions.user_for_session(session["sid"])
+        if user is None:
             session.clear()
-            user = None
+            if why == "idle":
+                flash(f"You were signed out after {current_app.config['LIMS_SESSION_IDLE_MINUTES']} minutes "
+                      f"without activity. Sign in again to go on.")
     g.user = user
     g.username = user.username if user else None  # for the request log, read while loaded (no query)
     return user
+
+
+def bearer_token():
+    """The token of `Authorization: Bearer <token>`; None without the header; 401 for any other scheme."""
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("use Authorization: Bearer <token>", code="invalid_token")
+    return token.strip()
 
 
 def _guard(roles):

@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint
 
 from lims.auth import services
-from lims.auth.access import current_user, public, roles_required
+from lims.auth.access import bearer_token, current_user, login_required, public, roles_required
 from lims.auth.schemas import TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
 from lims.timeutil import iso
 
@@ -16,6 +16,14 @@ def issue_token(body):
     user = services.authenticate(body["username"], body["password"])
     token, expires_at = services.issue_token(user)
     return {"token": token, "expires_at": iso(expires_at)}
+
+
+@blp.route("/auth/token", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def revoke_token():
+    """Signs the token out: it is refused from then on (a label station retired, a token copied)."""
+    services.revoke_token(bearer_token())
 
 
 @blp.route("/users", methods=["POST"])

@@ -46,3 +46,7 @@ class UserSchema(StrictSchema):
 
 class UnlockSchema(StrictSchema):
     reason = text(500, required=True, metadata={"description": "why the lockout ends early, e.g. identity checked"})
+
+
+class AccountStateSchema(StrictSchema):
+    reason = text(500, required=True, metadata={"description": "why the account is deactivated or reactivated"})

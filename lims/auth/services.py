@@ -70,15 +70,52 @@ def is_locked(user):
 def unlock_user(actor, user_id, reason):
     """An administrator ends a lockout before its time (a nurse locked out mid-shift, her identity checked): the
     failed entries are forgotten, and the unlock is audited with its reason and who gave it."""
-    require_role(actor, "admin")
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"no user {user_id}", code="user_not_found")
+    user = _account(actor, user_id)
     if not is_locked(user):
         raise Conflict(f"{user.username} is not locked", code="not_locked")
     before = {"failed_attempts": user.failed_attempts, "locked_until": user.locked_until}
     user.failed_attempts, user.locked_until = 0, None
     audit.record("user.unlocked", user, before=before, reason=reason, actor=actor)
+    db.session.commit()
+    return user
+
+
+def _account(actor, user_id):
+    require_role(actor, "admin")
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}", code="user_not_found")
+    return user
+
+
+def deactivate_user(actor, user_id, reason):
+    """An administrator ends an account's access (someone left, a badge lost): from this commit on it cannot sign
+    in, use a token or sign as a witness; its page sessions end and its tokens are revoked, on every app instance.
+    Its records and signatures stay, as they were signed."""
+    from lims.auth.sessions import end_sessions_of
+    user = _account(actor, user_id)
+    if user.id == actor.id:
+        raise Conflict("you cannot deactivate your own account; ask another administrator", code="own_account")
+    if not user.active:
+        raise Conflict(f"{user.username} is already deactivated", code="already_deactivated")
+    user.active = False
+    ended = end_sessions_of(user.id, "deactivated")
+    revoked = db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
+                                 .values(revoked=True)).rowcount
+    audit.record("user.deactivated", user, before={"active": True}, reason=reason, actor=actor,
+                 after={"active": False, "sessions_ended": ended, "tokens_revoked": revoked})
+    db.session.commit()
+    return user
+
+
+def reactivate_user(actor, user_id, reason):
+    """The account may sign in again, with its own password; the sessions and tokens it had stay ended."""
+    user = _account(actor, user_id)
+    if user.active:
+        raise Conflict(f"{user.username} is active", code="already_active")
+    user.active = True
+    audit.record("user.reactivated", user, before={"active": False}, after={"active": True}, reason=reason,
+                 actor=actor)
     db.session.commit()
     return user
 
@@ -180,6 +217,7 @@ def user_for_token(token):
 
 
 def revoke_token(token):
+    """`DELETE /auth/token`: the token is refused from this commit on, by every app instance."""
     db.session.execute(update(ApiToken).where(ApiToken.token_hash == _token_hash(token)).values(revoked=True))
     db.session.commit()
 

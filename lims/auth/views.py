@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from lims.auth import services
 from lims.auth.access import current_user, roles_required
 from lims.auth.models import ROLES
-from lims.auth.schemas import UnlockSchema, UserCreateSchema
+from lims.auth.schemas import AccountStateSchema, UnlockSchema, UserCreateSchema
 from lims.errors import LimsError
 from lims.pages import load_form, refused
 
@@ -18,7 +18,7 @@ def _users_context():
 @bp.route("/users")
 @roles_required("admin")
 def users():
-    return render_template("auth/users.html", error=None, form=None, failed=None, **_users_context())
+    return render_template("auth/users.html", error=None, form=None, failed=None, action=None, **_users_context())
 
 
 @bp.route("/users/new", methods=["POST"])
@@ -44,6 +44,33 @@ def unlock_user(user_id):
     except LimsError as e:
         return refused("auth/users.html", e, form=request.form, failed=user_id, context=_users_context)
     flash(f"{user.full_name} ({user.username}) can sign in again.")
+    return redirect(url_for(".users"))
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@roles_required("admin")
+def deactivate_user(user_id):
+    try:
+        body = load_form(AccountStateSchema(), request.form)
+        user = services.deactivate_user(current_user(), user_id, body["reason"])
+    except LimsError as e:
+        return refused("auth/users.html", e, form=request.form, failed=user_id, action="deactivate",
+                       context=_users_context)
+    flash(f"{user.full_name} ({user.username}) is deactivated: signed out everywhere, and cannot sign in, use a "
+          f"token or sign as a witness until reactivated.")
+    return redirect(url_for(".users"))
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+@roles_required("admin")
+def reactivate_user(user_id):
+    try:
+        body = load_form(AccountStateSchema(), request.form)
+        user = services.reactivate_user(current_user(), user_id, body["reason"])
+    except LimsError as e:
+        return refused("auth/users.html", e, form=request.form, failed=user_id, action="reactivate",
+                       context=_users_context)
+    flash(f"{user.full_name} ({user.username}) is active again and signs in with their own password.")
     return redirect(url_for(".users"))
 
 

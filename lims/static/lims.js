@@ -64,3 +64,13 @@ document.addEventListener("DOMContentLoaded", function () {
   var pending;
   window.addEventListener("resize", function () { clearTimeout(pending); pending = setTimeout(mark, 150); });
 })();
+
+// The server ends a page session unused for the idle limit (SPEC §4). A screen left open on a ward would still show
+// what it showed: once the limit has passed since this page was served, go to the sign-in page, which says why.
+(function () {
+  var seconds = parseInt(document.body && document.body.getAttribute("data-idle-sign-out"), 10);
+  if (!seconds) { return; }
+  window.setTimeout(function () {
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+  }, (seconds + 5) * 1000);
+})();

@@ -19,7 +19,7 @@ def _rows():
             db.session.scalar(select(func.count()).select_from(AuditEntry)))
 
 
-def _new_user(api, username="nurse9", password="Night-shift-2026!", roles=("nurse",)):
+def _new_user(api, username="nurse9", password="Night-shift-2026!", roles=("nurse",)):  # noqa: S107 (a test account)
     return api.post("/users", {"username": username, "full_name": "Nia Ninth", "roles": list(roles),
                                "password": password}, as_="admin")
 
@@ -62,7 +62,7 @@ WEAK = [("Short-pw-1", "at least 12 characters"), ("Eleven-char", "at least 12 c
         ("Password2026!", "commonly used password"), ("Iloveyou-123456", "commonly used password")]
 
 
-@pytest.mark.parametrize("password, why", WEAK)
+@pytest.mark.parametrize(("password", "why"), WEAK)
 def test_a_weak_password_is_refused_naming_the_field(api, password, why):
     before = _rows()
     r = _new_user(api, password=password)
@@ -115,7 +115,8 @@ def test_an_admin_account_with_an_operational_role_is_refused(api):
 def test_the_users_page_refuses_an_admin_with_an_operational_role(app, users):
     before = _rows()
     r = signed_in(app, "admin").post("/users/new", {"username": "admin2", "full_name": "Ada Second",
-                                                    "roles[]": ["admin", "pharmacist"], "password": "Night-shift-2026!"})
+                                                    "roles[]": ["admin", "pharmacist"],
+                                                    "password": "Night-shift-2026!"})
     assert r.status_code == 422 and "holds no operational role" in page_text(r)
     assert _rows() == before
 
