@@ -30,6 +30,14 @@ NOT_PAGES = re.compile(r"\.(pdf|csv|json|svg|png|zip|txt|xml)$|^/(api|static)/",
 FILE_FORMATS = {"csv", "pdf", "json"}
 
 
+# A GET form (a filter, a search) sent as it stands, with its fields' own values: a page of results, changing nothing.
+GET_FORMS = """forms => forms.filter(f => (f.getAttribute("method") || "get").toLowerCase() === "get").map(f => {
+  const url = new URL(f.getAttribute("action") || "", document.baseURI);  // f.action may be a field named action
+  for (const [name, value] of new FormData(f)) { if (typeof value === "string") url.searchParams.append(name, value); }
+  return url.href;
+})"""
+
+
 def install(context):
     if not AXE_JS.is_file():
         pytest.fail(f"axe-core is missing at {AXE_JS}: scripts/test.sh installs it "
@@ -79,10 +87,11 @@ def is_page_link(site, href):
     return not any(k == "format" and v.lower() in FILE_FORMATS for k, v in parse_qsl(parts.query))
 
 
-def crawl(page, site, audit, label, limit=40, per_shape=2, on_page=None):
+def crawl(page, site, audit, label, limit=60, per_shape=2, on_page=None):
     """Every page reached by links from the home page (its nav included), breadth first: at most `limit` pages and
     `per_shape` of each kind. Each is audited as it loads, then `on_page(page, where)` may audit more states of it
-    (its dialogs open). Only links are followed: a form is never sent, so the crawl changes nothing."""
+    (its dialogs open). Only links and GET forms (filters, searches) are followed: no POST form is ever sent, so the
+    crawl changes nothing. Pages left when the limit is reached are named in the audit's list."""
     queue, seen, kinds = ["/"], {"/"}, {}
     visited = 0
     while queue and visited < limit:
@@ -100,7 +109,8 @@ def crawl(page, site, audit, label, limit=40, per_shape=2, on_page=None):
         audit.check(page, where)
         if on_page:
             on_page(page, where)
-        for href in page.eval_on_selector_all("a[href]:not([download])", "els => els.map(a => a.href)"):
+        for href in page.eval_on_selector_all("a[href]:not([download])", "els => els.map(a => a.href)") + \
+                page.eval_on_selector_all("form", GET_FORMS):
             if not is_page_link(site, href):
                 continue
             target = urldefrag(href)[0][len(site):]
@@ -110,4 +120,6 @@ def crawl(page, site, audit, label, limit=40, per_shape=2, on_page=None):
             seen.add(target)
             kinds[kind] = kinds.get(kind, 0) + 1
             queue.append(target)
+    if queue:
+        audit.pages.append(f"{label}: crawl stopped at {limit} pages; not reached: {', '.join(queue)}")
     return visited
