@@ -7,7 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 groups=(--no-dev)
 [ "${1:-}" = "--dev" ] && groups=()
-[ -x .venv/bin/python ] || python3 -m venv .venv
+if [ ! -x .venv/bin/python ]; then
+  # Debian's python3 makes a venv only with python3-venv installed (ensurepip lives there).
+  if ! python3 -m venv .venv 2>/dev/null; then
+    rm -rf .venv
+    command -v apt-get >/dev/null 2>&1 || { echo "python3 -m venv failed: install Python's venv module" >&2; exit 1; }
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
+    python3 -m venv .venv
+  fi
+fi
 want_uv=$(sed -n 's/^uv==\([^ ]*\).*/\1/p' scripts/uv-requirements.txt)
 if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "$want_uv" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r scripts/uv-requirements.txt
