@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.support import PASSWORD
+from tests.support import PASSWORD, bedside, enrol, expansion_study, received_bag, released_lot
 
 
 def log_lines(capsys, event=None):
@@ -69,3 +69,19 @@ def test_a_csrf_refusal_on_a_page_form_is_logged_with_its_id(client, users, caps
     refusal = log_lines(capsys, "refusal")[-1]
     assert (refusal["code"], refusal["route"], refusal["request_id"]) == ("csrf_failed", "/login",
                                                                           r.headers["X-Request-ID"])
+
+
+def test_a_bedside_stop_carries_the_request_id_and_is_logged_as_a_refusal(api, capsys):
+    lot, study = released_lot(api), expansion_study(api)
+    subject = enrol(api, study["id"], code="S-001", wristband="MRN-0001", cohort="Expansion")
+    enrol(api, study["id"], code="S-002", wristband="MRN-0002", cohort="Expansion")
+    bag = received_bag(api, subject["id"], lot["id"])
+    capsys.readouterr()
+    r = bedside(api, bag["scan"], "MRN-0002")
+    assert r.status_code == 409
+    body = r.get_json()
+    assert (body["ok"], body["error"]["code"], body["error"]["request_id"]) == (
+        False, "bedside_check_failed", r.headers["X-Request-ID"])
+    refusal = log_lines(capsys, "refusal")[-1]
+    assert (refusal["code"], refusal["user"], refusal["route"]) == ("bedside_check_failed", "nurse1",
+                                                                    "/api/v1/bedside/verify")
