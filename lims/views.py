@@ -53,17 +53,22 @@ def home():
 # Each role's places, in the order of its work; a user with several roles sees each link once.
 NAV = (
     ("technician", "Lots", "/lots"),
+    ("technician", "Reports", "/reports"),
     ("qa", "Release queue", "/lots/release-queue"),
     ("qa", "Lots", "/lots"),
     ("qa", "Near misses", "/near-misses"),
     ("qa", "Recalls", "/recalls"),
     ("qa", "Audit trail", "/audit"),
+    ("qa", "Reports", "/reports"),
     ("investigator", "Studies", "/studies"),
+    ("investigator", "Reports", "/reports"),
     ("pharmacist", "Doses", "/doses"),
+    ("pharmacist", "Reports", "/reports"),
     ("nurse", "Ward", "/ward"),
     ("nurse", "Bedside", "/bedside"),
     ("admin", "Users", "/users"),
     ("admin", "Audit trail", "/audit"),
+    ("admin", "Reports", "/reports"),
 )
 
 

@@ -89,6 +89,12 @@ def _head():
     return (head.seq, head.hash) if head else (0, GENESIS_HASH)
 
 
+def _described(audit_filter):
+    name = (Namer().present_record(audit_filter.entity, audit_filter.entity_id)
+            if audit_filter.entity and audit_filter.entity_id else None)
+    return audit_filter.described(name)
+
+
 def _maker(user):
     return f"{user.full_name} ({user.username})"
 
@@ -114,7 +120,7 @@ def csv_lines(audit_filter, user):
         return text
 
     writer.writerow(["# itMSC LIMS audit trail", "electronic copy (21 CFR 11.10(b)); every time is UTC"])
-    writer.writerow(["# filters", audit_filter.described()])
+    writer.writerow(["# filters", _described(audit_filter)])
     writer.writerow(["# made by", _maker(user)])
     writer.writerow(["# made at", iso(utcnow())])
     writer.writerow(["# rows up to", head_seq])
@@ -148,6 +154,6 @@ def pdf_document(audit_filter, user):
         if len(shown) >= PDF_ROW_LIMIT:
             break
     html = render_template("audit/export.html", rows=shown, total=total, limit=PDF_ROW_LIMIT,
-                           filters=audit_filter.described(), maker=_maker(user), made_at=utcnow(), chain=chain,
+                           filters=_described(audit_filter), maker=_maker(user), made_at=utcnow(), chain=chain,
                            head_seq=head_seq)
     return render_pdf(html), len(shown), total

@@ -44,13 +44,16 @@ class AuditFilter:
     since: dt.datetime | None = None   # inclusive, UTC
     until: dt.datetime | None = None   # exclusive, UTC
 
-    def described(self):
+    def described(self, record_name=None):
         """The filters in words, for the head of an export: what a reader needs to know the copy is complete."""
         parts = []
         if self.entity:
-            parts.append(f"record {self.entity}" + (f" {self.entity_id}" if self.entity_id else " (every one)"))
-            if self.entity_id and self.entity in RECORD_KINDS:
-                parts[-1] += " and its parts (whole history)"
+            if self.entity_id:
+                parts.append(f"record {record_name or self.entity} ({self.entity} id {self.entity_id})")
+                if self.entity in RECORD_KINDS:
+                    parts[-1] += " and everything that belongs to it (its whole history)"
+            else:
+                parts.append(f"every record of kind {self.entity}")
         if self.actor:
             parts.append(f"user {self.actor}")
         if self.action:
