@@ -2,11 +2,11 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lims.auth.models import ROLES, roles_problem
 from lims.auth.passwords import password_problem
-from lims.schemas import StrictSchema, text
+from lims.schemas import StrictSchema, identifier, line, text
 
 
 class TokenRequestSchema(StrictSchema):
-    username = text(64, required=True)
+    username = identifier(64, required=True)
     password = fields.String(required=True, validate=validate.Length(max=256))
 
 
@@ -16,8 +16,9 @@ class TokenSchema(StrictSchema):
 
 
 class UserCreateSchema(StrictSchema):
-    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._-]{2,64}$"))
-    full_name = text(128, required=True)
+    username = identifier(64, r"[A-Za-z0-9._-]{2,64}", "2 to 64 letters, digits, dots, dashes or underscores",
+                          required=True)
+    full_name = line(128, required=True)
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True, validate=validate.Length(min=1))
     password = fields.String(required=True, validate=validate.Length(min=1, max=256),
                              metadata={"description": "at least 12 characters; not the username, one repeated "

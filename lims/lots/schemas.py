@@ -1,14 +1,15 @@
 from marshmallow import Schema, fields, validate
 
 from lims.lots.models import ELIGIBILITY
-from lims.schemas import StrictSchema, SignedSchema, text
+from lims.schemas import PlausibleDate, SignedSchema, StrictSchema, identifier, line, text
 from lims.units import Quantity
 
 
 class ProductCreateSchema(StrictSchema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Z0-9]{2,16}$"))
-    name = text(128, required=True)
-    post_thaw_stability = Quantity("duration", required=True)
+    code = identifier(16, r"[A-Z0-9]{2,16}", "2 to 16 capital letters or digits", required=True)
+    name = line(128, required=True)
+    # Minutes to days after thaw: a figure outside it is a slip of the unit, and it sets every bag's expiry.
+    post_thaw_stability = Quantity("duration", required=True, minimum=0.25, maximum=168)
     storage_text = text(500, load_default="Store at ≤ −150 °C (vapour-phase liquid nitrogen) until thaw. "
                                           "After thaw keep at 15–25 °C; do not refreeze.")
 
@@ -22,7 +23,7 @@ class ProductSchema(Schema):
 
 
 class DonorCreateSchema(StrictSchema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{1,32}$"))
+    code = identifier(32, r"[A-Za-z0-9-]{1,32}", "letters, digits and dashes", required=True)
     eligibility = fields.String(required=True, validate=validate.OneOf(ELIGIBILITY))
 
 
@@ -33,19 +34,19 @@ class DonorSchema(Schema):
 
 
 class StorageSchema(StrictSchema):
-    freezer = text(32, required=True)
-    rack = text(32, required=True)
-    box = text(32, required=True)
+    freezer = line(32, required=True)
+    rack = line(32, required=True)
+    box = line(32, required=True)
     first_position = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10000))
 
 
 class LotCreateSchema(StrictSchema):
-    product_code = fields.String(required=True, validate=validate.Length(min=1, max=16))
+    product_code = identifier(16, required=True)
     donor_id = fields.Integer(required=True, strict=True)
-    manufactured_on = fields.Date(required=True)
-    expires_on = fields.Date(required=True)
+    manufactured_on = PlausibleDate(required=True)
+    expires_on = PlausibleDate(required=True)
     container_count = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=999))
-    fill_volume = Quantity("volume", required=True, maximum=1000)
+    fill_volume = Quantity("volume", required=True, minimum=0.01, maximum=1000)
     dmso_fraction = Quantity("percent", load_default=None, allow_zero=True, maximum=100)
     storage = fields.Nested(StorageSchema, load_default=None)
 
@@ -103,9 +104,9 @@ class LotSchema(Schema):
 
 
 class QcCreateSchema(StrictSchema):
-    test = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    test = identifier(32, required=True)
     result = fields.Raw(required=True, metadata={"description": 'a quantity ("92.5 %") or "negative"/"positive"'})
-    method = text(128, load_default=None)
+    method = line(128, load_default=None)
     reason = text(500, load_default=None)
 
 

@@ -149,6 +149,11 @@ def result_quantity(result, kind):
     return units.of(result.numeric_value, kind) if result.numeric_value is not None else None
 
 
+# The largest result each kind of test can plausibly read, in its canonical unit: a percentage is at most 100 %, and
+# a concentration of 10^10 cells/mL or an endotoxin of 10^4 EU/mL is a mistyped exponent, not a measurement.
+QC_MAXIMUM = {"percent": 100.0, "concentration": 1e10, "endotoxin_concentration": 1e4}
+
+
 def record_qc_result(user, lot_id, test, raw_result, method=None, reason=None):
     lot = get_lot(lot_id, lock=True)
     if lot.status in ("rejected", "recalled"):
@@ -164,9 +169,8 @@ def record_qc_result(user, lot_id, test, raw_result, method=None, reason=None):
             raise invalid("result", f"{test} is negative or positive")
         result.text_value = raw_result.strip().lower()
     else:
-        maximum = 100.0 if requirement.kind == "percent" else None
         try:
-            q = units.parse(raw_result, requirement.kind, allow_zero=True, maximum=maximum)
+            q = units.parse(raw_result, requirement.kind, allow_zero=True, maximum=QC_MAXIMUM.get(requirement.kind))
         except units.QuantityError as e:
             raise invalid("result", f"{test}: {e}") from None
         result.numeric_value, result.unit = units.magnitude(q, requirement.kind), units.CANONICAL[requirement.kind]

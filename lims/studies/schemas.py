@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from lims.schemas import SignedSchema, StrictSchema, text
+from lims.schemas import PlausibleDate, SignedSchema, StrictSchema, identifier, line, text
 from lims.studies.models import ESCALATION
 from lims.units import Quantity
 
@@ -18,17 +18,19 @@ class EnteredMass(Quantity):
 
 
 class CohortCreateSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Regexp(r"^[\w .()-]{1,64}$"))
-    dose = Quantity("dose", required=True)
+    name = identifier(64, r"[\w .()-]{1,64}", "letters, digits, spaces, dots, dashes and brackets",
+                      required=True)
+    # From a thousand to a billion cells per kilogram: beyond either, a mistyped exponent, not a cohort.
+    dose = Quantity("dose", required=True, minimum=1e3, maximum=1e9)
     size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000))
 
 
 class StudyCreateSchema(StrictSchema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$"))
-    title = text(256, required=True)
+    code = identifier(32, r"[A-Za-z0-9_-]{1,32}", "letters, digits, dashes and underscores", required=True)
+    title = line(256, required=True)
     escalation = fields.String(required=True, validate=validate.OneOf(ESCALATION))
     cohorts = fields.List(fields.Nested(CohortCreateSchema), required=True, validate=validate.Length(min=1, max=20))
-    weight_cap = Quantity("mass", load_default=None)
+    weight_cap = Quantity("mass", load_default=None, minimum=20, maximum=300)
 
 
 class CohortStateSchema(Schema):
@@ -55,16 +57,16 @@ class StudySchema(Schema):
 
 class SubjectCreateSchema(StrictSchema):
     study_id = fields.Integer(required=True, strict=True)
-    code = fields.String(required=True, validate=validate.Regexp(r"^[\w-]{1,32}$"))
-    wristband = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    cohort = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    code = identifier(32, r"[\w-]{1,32}", "letters, digits, dashes and underscores", required=True)
+    wristband = identifier(64, required=True)
+    cohort = identifier(64, required=True)
     weight = EnteredMass(required=True)
-    weighed_on = fields.Date(required=True)
+    weighed_on = PlausibleDate(required=True)
 
 
 class WeightCreateSchema(StrictSchema):
     weight = EnteredMass(required=True)
-    weighed_on = fields.Date(required=True)
+    weighed_on = PlausibleDate(required=True)
 
 
 class WeightSchema(Schema):
