@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import config as settings
-from lims.extensions import api, csrf, db, migrate
+from lims.extensions import api, csrf, db, migrate, reads_only
 
 # Each domain contributes an API blueprint (api.py) and, where it has pages, a views blueprint (views.py).
 DOMAINS = ("auth", "audit", "lots", "studies", "doses", "labels", "chainofcustody", "reports")
@@ -123,10 +123,22 @@ def _sqlite_pragmas():
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(connection):
-        # SQLite has no row locks: taking the write lock at BEGIN serialises transactions, so the races that
-        # PostgreSQL settles with SELECT ... FOR UPDATE are settled here too, by waiting instead of failing.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(connection):
+        # SQLite has no row locks: a writing transaction takes the write lock at BEGIN, which serialises writers, so
+        # the races that PostgreSQL settles with SELECT ... FOR UPDATE are settled here too, by waiting instead of
+        # failing. A read takes no lock at all: in WAL mode it reads its snapshot while a writer writes, so one slow
+        # page or trace cannot stall the site's writes, and a long write cannot stall its reads.
+        reading = reads_only()
+        connection.info["reads_only"] = reading
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _write_in_a_read(connection, _cursor, statement, _parameters, _context, _executemany):
+        # A read's transaction may still write (SQLite upgrades its lock), but fails at once if another writer
+        # committed since it began: a GET that writes must be marked @writes_on_read. Said loudly, never silently.
+        if connection.info.get("reads_only") and statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+            logging.getLogger(__name__).warning("a GET wrote in a read transaction (mark it @writes_on_read): %s",
+                                                statement[:80])
 
 
 def _register_request_hooks(app):
@@ -141,6 +153,13 @@ def _register_request_hooks(app):
     hsts = None
     if app.config.get("LIMS_BEHIND_TLS"):
         hsts = f"max-age={app.config.get('LIMS_HSTS_SECONDS', 31536000)}; includeSubDomains"
+
+    @app.before_request
+    def json_within_limits():
+        # Before authentication and before any view: a body no schema should ever see is refused here (SPEC §18).
+        if request.is_json and (request.content_length or request.headers.get("Transfer-Encoding")):
+            from lims.request_body import vet
+            vet(request.get_data(cache=True))
 
     @app.after_request
     def security_headers(response):

@@ -77,7 +77,8 @@ class ErrorSchema(Schema):
 
 
 def _wants_json():
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return (request.path.startswith("/api/") or request.is_json
+            or request.accept_mimetypes.best == "application/json")
 
 
 def _respond(status, code, message, fields=None, extra=None):

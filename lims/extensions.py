@@ -23,6 +23,28 @@ csrf = CSRFProtect()
 api = Api()
 
 
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def writes_on_read(view):
+    """Marks a GET route that writes (a label station's GET of a label counts the print): its transaction takes
+    SQLite's write lock at BEGIN like any POST's, so its read-then-write cannot fail on a snapshot another writer moved."""
+    view.writes_on_read = True
+    return view
+
+
+def reads_only():
+    """Whether the transaction about to begin is a request's read: the first transaction of a GET whose route does
+    not write. Any later transaction in the same request (a refusal recorded after the rollback of what it refused,
+    say) may write, and begins as a writer's; so does everything outside a request (the command line, the tests)."""
+    from flask import current_app, g, has_request_context, request
+    if not has_request_context() or request.method not in READ_METHODS or g.get("_read_transaction_begun"):
+        return False
+    g._read_transaction_begun = True
+    view = current_app.view_functions.get(request.endpoint)
+    return not getattr(view, "writes_on_read", False)
+
+
 def locked_or_read(model, *criteria, lock=False):
     """One row of `model` matching `criteria`, or None. With lock it is held FOR UPDATE until the transaction ends
     and re-read, so whoever waited for the lock acts on the state the first writer left, not a stale copy."""

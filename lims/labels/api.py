@@ -3,8 +3,9 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from lims.auth.access import current_user, roles_required
+from lims.extensions import writes_on_read
 from lims.labels import services
-from lims.schemas import StrictSchema, text
+from lims.schemas import StrictSchema, identifier, text
 
 blp = Blueprint("labels", __name__, url_prefix="/api/v1", description="Bag labels", template_folder="templates")
 
@@ -14,11 +15,12 @@ class LabelQuerySchema(StrictSchema):
 
 
 class BatchSchema(StrictSchema):
-    bags = fields.List(fields.String(), required=True)
+    bags = fields.List(identifier(128), required=True)
     reprint_reason = text(500, load_default=None)
 
 
 @blp.route("/bags/<code>/label.pdf", methods=["GET"])
+@writes_on_read
 @roles_required("pharmacist")
 @blp.arguments(LabelQuerySchema, location="query")
 @blp.response(200, content_type="application/pdf")
@@ -29,6 +31,7 @@ def bag_label(query, code):
 
 
 @blp.route("/bags/<code>/label.zpl", methods=["GET"])
+@writes_on_read
 @roles_required("pharmacist")
 @blp.arguments(LabelQuerySchema, location="query")
 @blp.response(200, content_type="application/zpl")

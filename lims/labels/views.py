@@ -6,6 +6,7 @@ the dose page. A refusal (not verified, a reprint without a reason) is an HTML e
 from flask import Blueprint, Response, request
 
 from lims.auth.access import current_user, roles_required
+from lims.extensions import writes_on_read
 from lims.labels import services
 from lims.labels.api import LabelQuerySchema
 from lims.pages import load_form
@@ -14,6 +15,7 @@ bp = Blueprint("labels_pages", __name__)
 
 
 @bp.route("/bags/<code>/label.pdf", methods=["GET"])
+@writes_on_read
 @roles_required("pharmacist")
 def print_bag_label(code):
     query = load_form(LabelQuerySchema(), request.args)
