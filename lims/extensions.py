@@ -28,7 +28,8 @@ READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 def writes_on_read(view):
     """Marks a GET route that writes (a label station's GET of a label counts the print): its transaction takes
-    SQLite's write lock at BEGIN like any POST's, so its read-then-write cannot fail on a snapshot another writer moved."""
+    SQLite's write lock at BEGIN like any POST's, so its read-then-write cannot fail on a snapshot another writer
+    moved."""
     view.writes_on_read = True
     return view
 

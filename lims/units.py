@@ -91,7 +91,7 @@ def _read_unit(text, kind):
                             f"% is not a unit of this field (expected {expected})")
     unit, operator = None, "*"
     for token in tokens:
-        if token in "/*·":
+        if token in "/*·":  # noqa: S105 (a token of the unit grammar, not a credential)
             operator = token
             continue
         named = _unit_named(token)

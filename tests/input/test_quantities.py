@@ -7,7 +7,8 @@ import time
 import pytest
 
 from tests.input.helpers import refused, row_counts
-from tests.support import enrol, expansion_study, make_donor, make_product, make_study, received_bag, released_lot, sig, today
+from tests.support import (enrol, expansion_study, make_donor, make_product, make_study, received_bag, released_lot,
+                           sig, today)
 
 
 def _subject_body(study_id, **fields):
