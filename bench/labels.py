@@ -4,8 +4,9 @@ WeasyPrint rendering the very same HTML.
 
     .venv/bin/python bench/labels.py [--repeat 5] [--bags 5] [--profile]
 
-Builds its own temporary SQLite database (migrated like the tests' template) with a handful of verified bags; the
-100-label batch cycles over them as counted reprints, which render exactly as originals do.
+Builds its own temporary SQLite database (migrated like the tests' template) with a handful of prepared bags (a
+label prints once its dose is prepared); the 100-label batch cycles over them as counted reprints, which render
+exactly as originals do.
 """
 import argparse
 import cProfile
@@ -29,7 +30,7 @@ from lims.auth.models import User
 from lims.doses.models import Bag
 from lims.extensions import db
 from lims.labels import render, services
-from tests.support import ApiClient, Users, enrol, expansion_study, released_lot, verified_bag
+from tests.support import ApiClient, Users, enrol, expansion_study, prepared_dose, released_lot
 
 FAST_HASH = {"LIMS_ARGON2_MEMORY_KIB": 1024, "LIMS_ARGON2_TIME_COST": 1}
 
@@ -42,7 +43,7 @@ def build(app, n_bags):
     codes = []
     for i in range(n_bags):
         subject = enrol(api, study["id"], code=f"S-{i + 1:03d}", cohort="Expansion")
-        codes.append(verified_bag(api, subject["id"], lot["id"])["code"])
+        codes.append(prepared_dose(api, subject["id"], lot["id"])["bag"]["code"])
     return codes
 
 

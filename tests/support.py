@@ -144,21 +144,35 @@ def prepared_dose(api, subject_id, lot_id, thawed_at=None):
     return r.get_json()
 
 
-def verified_bag(api, subject_id, lot_id, **kw):
-    dose = prepared_dose(api, subject_id, lot_id, **kw)
-    r = api.post(f"/doses/{dose['id']}/verify", {"signature": sig()}, as_="pharm2")
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()["bag"]
-
-
 def label(api, bag_code, reason=None):
     path = f"/bags/{bag_code}/label.pdf" + (f"?reprint_reason={reason}" if reason else "")
     return api.get(path, as_="pharm1")
 
 
+def labelled_dose(api, subject_id, lot_id, **kw):
+    """A prepared dose whose label is printed (and on the bag): what the second pharmacist checks (SPEC §8)."""
+    dose = prepared_dose(api, subject_id, lot_id, **kw)
+    assert label(api, dose["bag"]["code"]).status_code == 200
+    return dose
+
+
+def verify(api, dose, bag=None, measured_volume=None, as_="pharm2", **extra):
+    """The second pharmacist's check: the label on the bag scanned, the volume in the bag measured."""
+    measured = measured_volume or f"{dose['volume']['value']} mL"
+    return api.post(f"/doses/{dose['id']}/verify", {"signature": sig(), "bag": bag or dose["bag"]["scan"],
+                                                    "measured_volume": measured, **extra}, as_=as_)
+
+
+def verified_bag(api, subject_id, lot_id, **kw):
+    """A bag labelled once prepared, then verified by a second pharmacist: its label print is the original."""
+    dose = labelled_dose(api, subject_id, lot_id, **kw)
+    r = verify(api, dose)
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["bag"]
+
+
 def received_bag(api, subject_id, lot_id, ward="Ward 4"):
     bag = verified_bag(api, subject_id, lot_id)
-    assert label(api, bag["code"]).status_code == 200
     for event, who, where in (("dispensed", "pharm1", "Research pharmacy"), ("received", "nurse1", ward)):
         r = api.post("/custody/events", {"bag": bag["scan"], "event": event, "location": where}, as_=who)
         assert r.status_code == 201, r.get_json()

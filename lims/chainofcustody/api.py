@@ -18,7 +18,7 @@ blp = Blueprint("custody", __name__, url_prefix="/api/v1", description="Chain of
 @blp.response(201)
 def record_custody_event(body):
     """A scanned move; who may make it depends on the event (SPEC §10)."""
-    bag = services.move_bag(current_user(), body["bag"], body["event"], body["location"])
+    bag = services.move_bag(current_user(), body["bag"], body["event"], body["location"], body["scan_entry"])
     return bag_view(bag)
 
 
@@ -43,7 +43,8 @@ def get_bag(code):
 @blp.alt_response(409, description="a failed check: {ok: false, failures: [...]}")
 def bedside_verify(body):
     result = services.verify_at_bedside(current_user(), body["bag"], body["wristband"], body["witness"]["username"],
-                                        body["witness"]["password"], body["location"])
+                                        body["witness"]["password"], body["location"],
+                                        entries={"bag": body["bag_entry"], "wristband": body["wristband_entry"]})
     if not result["ok"]:
         stop = "STOP: " + "; ".join(f["message"] for f in result["failures"])
         return jsonify(dict(result, **error_body(409, "bedside_check_failed", stop))), 409

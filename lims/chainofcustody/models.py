@@ -2,6 +2,7 @@
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from lims.doses.models import entry_check
 from lims.extensions import db
 from lims.models_base import UTCDateTime
 from lims.timeutil import utcnow
@@ -9,7 +10,7 @@ from lims.timeutil import utcnow
 
 class CustodyEvent(db.Model):
     __tablename__ = "custody_events"
-    __table_args__ = (Index("ix_custody_events_bag_at", "bag_id", "at", "id"),)
+    __table_args__ = (Index("ix_custody_events_bag_at", "bag_id", "at", "id"), entry_check("scan_entry"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bag_id: Mapped[int] = mapped_column(ForeignKey("bags.id"), nullable=False)
@@ -21,6 +22,7 @@ class CustodyEvent(db.Model):
     holder_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     location: Mapped[str | None] = mapped_column(String(128), nullable=True)
     scanned: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    scan_entry: Mapped[str | None] = mapped_column(String(8), nullable=True)  # scanned or typed (doses.ENTRIES)
 
     bag = relationship("Bag")
     actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
@@ -28,7 +30,8 @@ class CustodyEvent(db.Model):
 
     def audit_dict(self):
         return {"bag_id": self.bag_id, "event": self.event, "from": self.from_status, "to": self.to_status,
-                "at": self.at, "location": self.location, "scanned": self.scanned, "holder_id": self.holder_id}
+                "at": self.at, "location": self.location, "scanned": self.scanned, "scan_entry": self.scan_entry,
+                "holder_id": self.holder_id}
 
 
 class ContainerEvent(db.Model):
@@ -51,12 +54,15 @@ class ContainerEvent(db.Model):
 class BedsideCheck(db.Model):
     """One bedside two-person check. A failed one is a near miss, kept for QA even though nothing moved."""
     __tablename__ = "bedside_checks"
+    __table_args__ = (entry_check("bag_entry"), entry_check("wristband_entry"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bag_id: Mapped[int | None] = mapped_column(ForeignKey("bags.id"), nullable=True, index=True)
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), nullable=True)
     bag_scan: Mapped[str] = mapped_column(String(128), nullable=False)
     wristband_scan: Mapped[str] = mapped_column(String(128), nullable=False)
+    bag_entry: Mapped[str | None] = mapped_column(String(8), nullable=True)  # scanned or typed (doses.ENTRIES)
+    wristband_entry: Mapped[str | None] = mapped_column(String(8), nullable=True)
     nurse_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     witness_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
@@ -68,7 +74,8 @@ class BedsideCheck(db.Model):
 
     def audit_dict(self):
         return {"bag_id": self.bag_id, "subject_id": self.subject_id, "bag_scan": self.bag_scan,
-                "wristband_scan": self.wristband_scan, "witness_id": self.witness_id, "ok": self.ok,
+                "wristband_scan": self.wristband_scan, "bag_entry": self.bag_entry,
+                "wristband_entry": self.wristband_entry, "witness_id": self.witness_id, "ok": self.ok,
                 "failures": self.failures}
 
 

@@ -1,5 +1,6 @@
 from marshmallow import fields, validate
 
+from lims.doses.schemas import entry_field
 from lims.schemas import AwareDateTime, SignedSchema, StrictSchema, identifier, line, text
 from lims.units import Quantity
 
@@ -11,6 +12,7 @@ class CustodyEventRequestSchema(StrictSchema):
                      metadata={"description": "the label's QR payload verbatim, or the bare bag code"})
     event = fields.String(required=True, validate=validate.OneOf(EVENTS))
     location = line(128, required=True)
+    scan_entry = entry_field()
 
 
 class WitnessSchema(StrictSchema):
@@ -23,6 +25,8 @@ class BedsideRequestSchema(StrictSchema):
     wristband = identifier(128, required=True)
     witness = fields.Nested(WitnessSchema, required=True)
     location = line(128, load_default=None)
+    bag_entry = entry_field()
+    wristband_entry = entry_field()
 
 
 class InfusionRequestSchema(SignedSchema):

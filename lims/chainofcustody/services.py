@@ -30,12 +30,13 @@ MOVES = {
 }
 
 
-def record_bag_event(user, bag, from_status, to_status, location, holder=None, scanned=None, at=None):
+def record_bag_event(user, bag, from_status, to_status, location, holder=None, scanned=None, at=None, entry=None):
+    """`entry` says how `scanned` reached us: "scanned" (a scanner) or "typed" (a person), None when not stated."""
     if bag.id is None:
         db.session.flush()  # a bag prepared in this transaction: its row first, the event refers to it
     event = insert_record(CustodyEvent(bag_id=bag.id, event=to_status, from_status=from_status, to_status=to_status,
                                        at=at or utcnow(), actor_id=user.id, holder_id=holder.id if holder else None,
-                                       location=location, scanned=scanned))
+                                       location=location, scanned=scanned, scan_entry=entry))
     audit.record(f"custody.{to_status}", event)
     return event
 
@@ -64,10 +65,14 @@ def _refuse_if_expired(bag, what):
                        f"it cannot be {what}", code="bag_expired", extra={"status": bag.status})
 
 
-def move_bag(user, scan, event, location):
-    """A scanned custody move: dispensed, received, returned or discarded."""
+def move_bag(user, scan, event, location, entry=None, expected_bag=None):
+    """A scanned custody move: dispensed, received, returned or discarded. With expected_bag (a page about one
+    bag), the scan must name that bag: the bag in hand is the one the page is about."""
     allowed_from, roles = MOVES[event]
     auth.require_role(user, *roles)
+    if expected_bag is not None and bag_code_from_scan(scan) != expected_bag:
+        raise Conflict(f"the label scanned names bag {bag_code_from_scan(scan)}, not bag {expected_bag}: scan the "
+                       "label of the bag in hand", code="wrong_bag", fields={"bag": ["not this page's bag"]})
     bag = bag_from_scan(scan, lock=True)
     if bag.status not in allowed_from:
         raise Conflict(f"bag {bag.code} is {bag.status}; it cannot be {event} from there",
@@ -83,7 +88,7 @@ def move_bag(user, scan, event, location):
     from_status = bag.status
     bag.status, bag.location = event, location
     bag.holder_id = user.id
-    record_bag_event(user, bag, from_status, event, location, holder=user, scanned=scan)
+    record_bag_event(user, bag, from_status, event, location, holder=user, scanned=scan, entry=entry)
     db.session.commit()
     return bag
 
@@ -97,7 +102,7 @@ def custody_timeline(bag):
 
 # --- bedside --------------------------------------------------------------------------------------------------
 
-def verify_at_bedside(nurse, bag_scan, wristband, witness_username, witness_password, location=None):
+def verify_at_bedside(nurse, bag_scan, wristband, witness_username, witness_password, location=None, entries=None):
     """The two-person bedside check (SPEC §11). Every check is run and reported; a failure is a near miss."""
     witness = auth.user_by_username(witness_username)
     if witness is None:
@@ -130,14 +135,14 @@ def verify_at_bedside(nurse, bag_scan, wristband, witness_username, witness_pass
     failures = [{"name": name, "message": message} for name, passed, message in checks if not passed]
     check = insert_record(BedsideCheck(
         bag_id=bag.id, subject_id=subject_id, bag_scan=bag_scan[:128], wristband_scan=str(wristband)[:128],
-        nurse_id=nurse.id, witness_id=witness.id, at=now, ok=not failures,
+        bag_entry=(entries or {}).get("bag"), wristband_entry=(entries or {}).get("wristband"), nurse_id=nurse.id, witness_id=witness.id, at=now, ok=not failures,
         failures=json.dumps(failures) if failures else None))
     if failures:
         audit.record("bedside.near_miss", check, actor=nurse)
     else:
         db.session.execute(_BEDSIDE_VERIFIED, {"bag_id": bag.id})
         record_bag_event(nurse, bag, bag.status, "bedside_verified", location or bag.location, holder=nurse,
-                         scanned=bag_scan)
+                         scanned=bag_scan, entry=(entries or {}).get("bag"))
         audit.record("bedside.verified", check, actor=nurse)
         auth.record_signature(witness, "witnessed", check)
     # The answer is built before the commit: after it the check would be expired and read back for its id.

@@ -2,7 +2,6 @@ from flask_smorest import Blueprint
 
 from lims.auth.access import current_user, login_required, roles_required
 from lims.doses import schemas, services
-from lims.schemas import SignedSchema
 
 blp = Blueprint("doses", __name__, url_prefix="/api/v1", description="Dose plans, preparation and verification")
 
@@ -32,7 +31,10 @@ def prepare_dose(body, dose_id):
 
 @blp.route("/doses/<int:dose_id>/verify", methods=["POST"])
 @roles_required("pharmacist")
-@blp.arguments(SignedSchema)
+@blp.arguments(schemas.VerifyRequestSchema)
 @blp.response(200, schemas.DoseSchema)
 def verify_dose(body, dose_id):
-    return services.verify_dose(current_user(), dose_id, body["signature"])
+    """The second pharmacist scans the label on the bag and gives the volume measured in it (SPEC §8): a label
+    naming another bag, or a volume more than one step from the plan, is 409 and the attempt is recorded."""
+    return services.verify_dose(current_user(), dose_id, body["signature"], body["bag"], body["measured_volume"],
+                                body["bag_entry"])

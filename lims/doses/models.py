@@ -1,5 +1,5 @@
 """Dose plans, their preparation into bags and the containers each bag drew from (SPEC §7, §8)."""
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims import units
@@ -8,6 +8,7 @@ from lims.models_base import UTCDateTime
 from lims.timeutil import utcnow
 
 DOSE_STATUSES = ("planned", "superseded", "prepared", "verified")
+ENTRIES = ("scanned", "typed")  # how a code reached the record: a keyboard-wedge scan, or typed by a person
 BAG_STATUSES = ("prepared", "verified", "dispensed", "received", "bedside_verified", "infusing", "infused",
                 "returned", "discarded")
 
@@ -105,3 +106,36 @@ class Bag(db.Model):
         return {"code": self.code, "status": self.status, "volume_ml": self.volume_ml,
                 "subject_id": self.subject_id, "lot_id": self.lot_id, "thawed_at": self.thawed_at,
                 "expires_at": self.expires_at, "location": self.location, "label_prints": self.label_prints}
+
+
+def entry_check(column):
+    return CheckConstraint(f"{column} IS NULL OR {column} IN ({', '.join(repr(e) for e in ENTRIES)})", name=column)
+
+
+class DoseVerification(db.Model):
+    """One attempt at the second pharmacist's independent check (SPEC §8): the label scanned on the bag and the
+    volume measured in it, before the plan's volume is shown. A refused attempt is kept (a wrong label on a bag,
+    a volume off the plan): the dose stays prepared, and the pharmacy sees the near miss."""
+    __tablename__ = "dose_verifications"
+    __table_args__ = (entry_check("bag_entry"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dose_id: Mapped[int] = mapped_column(ForeignKey("doses.id"), nullable=False, index=True)
+    bag_id: Mapped[int] = mapped_column(ForeignKey("bags.id"), nullable=False)
+    verifier_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    bag_scan: Mapped[str] = mapped_column(String(128), nullable=False)
+    bag_entry: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    scanned_bag_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    measured_volume_ml: Mapped[float] = mapped_column(Float, nullable=False)
+    planned_volume_ml: Mapped[float] = mapped_column(Float, nullable=False)
+    ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    failures: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list of {name, message}
+
+    verifier = relationship("User", lazy="joined")
+
+    def audit_dict(self):
+        return {"dose_id": self.dose_id, "bag_id": self.bag_id, "bag_scan": self.bag_scan,
+                "bag_entry": self.bag_entry, "scanned_bag_code": self.scanned_bag_code,
+                "measured_volume_ml": self.measured_volume_ml, "planned_volume_ml": self.planned_volume_ml,
+                "ok": self.ok, "failures": self.failures}

@@ -1,7 +1,7 @@
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from lims import units
-from lims.schemas import AwareDateTime, SignedSchema, StrictSchema
+from lims.schemas import AwareDateTime, SignedSchema, StrictSchema, identifier
 
 
 class DosePlanRequestSchema(StrictSchema):
@@ -11,6 +11,20 @@ class DosePlanRequestSchema(StrictSchema):
 
 class PrepareRequestSchema(SignedSchema):
     thawed_at = AwareDateTime(load_default=None)
+
+
+def entry_field():
+    return fields.String(load_default=None, validate=validate.OneOf(("scanned", "typed")),
+                         metadata={"description": "how the code was entered: scanned (a scanner) or typed by a "
+                                                  "person; recorded with the scan"})
+
+
+class VerifyRequestSchema(SignedSchema):
+    """SPEC §8: the label on the bag scanned, and the volume measured in the bag."""
+    bag = identifier(128, required=True,
+                     metadata={"description": "the label's QR payload as scanned from the bag, or the bag code"})
+    measured_volume = units.Quantity("volume", required=True)  # measured in the bag, before the plan is shown
+    bag_entry = entry_field()
 
 
 def _q(attr, kind):

@@ -171,27 +171,10 @@ def _bag_count(lot):
     return db.session.scalar(select(func.count()).select_from(Bag).where(Bag.lot_id == lot.id))
 
 
-def verify_dose(user, dose_id, signature):
-    """The independent check by a second pharmacist; before it no label prints and the bag does not move."""
-    auth.authenticate_signer(user, signature)
-    dose = get_dose(dose_id, lock=True)
-    if dose.status != "prepared":
-        raise Conflict(f"dose {dose.id} is {dose.status}; only a prepared dose can be verified",
-                       code="dose_not_prepared", extra={"status": dose.status})
-    if dose.prepared_by_id == user.id:
-        raise Forbidden("segregation of duties: the pharmacist who prepared a dose cannot verify it",
-                        code="segregation_of_duties")
-    bag = dose.bag
-    if bag.status != "prepared":
-        raise Conflict(f"bag {bag.code} is {bag.status}", code="invalid_transition", extra={"status": bag.status})
-    dose.status, dose.verified_by_id, dose.verified_at = "verified", user.id, utcnow()
-    from lims.chainofcustody import services as custody
-    bag.status = "verified"
-    custody.record_bag_event(user, bag, "prepared", "verified", bag.location, holder=bag.holder)
-    auth.record_signature(user, "verified", dose)
-    audit.record("dose.verified", dose)
-    db.session.commit()
-    return dose
+def verify_dose(user, dose_id, signature, bag_scan, measured_volume, bag_entry=None):
+    """The independent check by a second pharmacist (lims.doses.verification)."""
+    from lims.doses import verification
+    return verification.verify_dose(user, dose_id, signature, bag_scan, measured_volume, bag_entry)
 
 
 def worklist():
@@ -248,15 +231,17 @@ def plannable_lots():
 
 
 def doses_by_step():
-    """The pharmacy worklist: subjects to plan, then doses to prepare, verify, label and dispense."""
+    """The pharmacy worklist: subjects to plan, then doses to prepare, label, verify and dispense. The label goes
+    on the bag before the second pharmacist's check, which scans it (SPEC §8)."""
     def in_status(status):
         return db.session.scalars(select(Dose).where(Dose.status == status).order_by(Dose.id)).all()
 
     # A verified bag waits in the pharmacy until dispensed; a returned one is back there and may go out again.
     in_pharmacy = [d for d in in_status("verified") if d.bag is not None and d.bag.status in ("verified", "returned")]
-    return {"plan": subjects_to_plan(), "prepare": in_status("planned"), "verify": in_status("prepared"),
-            "print": [d for d in in_pharmacy if d.bag.label_prints == 0],
-            "dispense": [d for d in in_pharmacy if d.bag.label_prints > 0]}
+    prepared = in_status("prepared")
+    return {"plan": subjects_to_plan(), "prepare": in_status("planned"),
+            "print": [d for d in prepared if d.bag.label_prints == 0],
+            "verify": [d for d in prepared if d.bag.label_prints > 0], "dispense": in_pharmacy}
 
 
 def plan_inputs(dose):

@@ -7,7 +7,7 @@ from lims.auth.access import current_user, roles_required
 from lims.doses import schemas, services
 from lims.errors import Conflict, LimsError, invalid
 from lims.pages import load_form, refused, site_time
-from lims.schemas import SignedSchema
+from lims.scanning import read_scans
 from lims.timeutil import aware, local, site_zone, utcnow
 
 bp = Blueprint("doses_pages", __name__, template_folder="templates")
@@ -102,7 +102,10 @@ def _local_now():
 def _dose_context(dose_id):
     from lims.chainofcustody.services import ward_names
     dose = services.get_dose(dose_id)
-    return {"dose": dose, "subject": dose.subject, "lot": dose.lot, "bag": dose.bag,
+    # The second pharmacist checks the bag before reading the plan (SPEC §8): while the dose waits for its
+    # verification, a pharmacist who did not prepare it is not shown the planned volume.
+    blind = dose.status == "prepared" and dose.prepared_by_id != current_user().id
+    return {"dose": dose, "subject": dose.subject, "lot": dose.lot, "bag": dose.bag, "blind": blind,
             "steps": plan_steps(dose, services.plan_inputs(dose)),
             "allocations": services.allocated_containers(dose), "signatures": services.dose_signatures(dose),
             "current": services.current_dose_for(dose.subject) if dose.status == "superseded" else None,
@@ -118,12 +121,12 @@ def _card_for(dose, action):
     """Whether the page shows the card of this action now (where its refusal is shown beside its form)."""
     bag = dose.bag
     return {"plan": dose.status == "planned", "prepare": dose.status == "planned",
-            "verify": dose.status == "prepared",
+            "verify": dose.status == "prepared", "label": dose.status in ("prepared", "verified"),
             "dispense": dose.status == "verified" and bag is not None and bag.status in ("verified", "returned"),
             }.get(action, False)
 
 
-def _refuse_on_dose_page(error, dose_id, action):
+def refuse_on_dose_page(error, dose_id, action):
     def page():
         context = _dose_context(dose_id)
         # A refusal whose form is no longer on the page (the dose moved on) is shown at the top instead.
@@ -154,7 +157,7 @@ def plan():
         dose = services.plan_dose(current_user(), body["subject_id"], body["lot_id"])
     except LimsError as e:
         if replan_of.isdigit():
-            return _refuse_on_dose_page(e, int(replan_of), "plan")
+            return refuse_on_dose_page(e, int(replan_of), "plan")
         def page():
             context = _worklist_context()
             chosen = request.form.get("subject_id", "").strip()
@@ -183,7 +186,7 @@ def prepare(dose_id):
                                                                           else {}))
         dose = services.prepare_dose(current_user(), dose_id, body["signature"], body["thawed_at"])
     except LimsError as e:
-        return _refuse_on_dose_page(e, dose_id, "prepare")
+        return refuse_on_dose_page(e, dose_id, "prepare")
     flash(f"Dose {dose.id} prepared: bag {dose.bag.code}. A second pharmacist verifies it next.")
     return redirect(f"/doses/{dose_id}")
 
@@ -192,11 +195,15 @@ def prepare(dose_id):
 @roles_required("pharmacist")
 def verify(dose_id):
     try:
-        body = load_form(SignedSchema(), request.form)
-        dose = services.verify_dose(current_user(), dose_id, body["signature"])
+        form, entries = read_scans(request.form, "bag")
+        body = load_form(schemas.VerifyRequestSchema(), form, **({"bag_entry": entries["bag"]} if entries["bag"]
+                                                                 else {}))
+        dose = services.verify_dose(current_user(), dose_id, body["signature"], body["bag"], body["measured_volume"],
+                                    body["bag_entry"])
     except LimsError as e:
-        return _refuse_on_dose_page(e, dose_id, "verify")
-    flash(f"Dose {dose.id} verified. Print the label of bag {dose.bag.code}, then dispense it.")
+        return refuse_on_dose_page(e, dose_id, "verify")
+    flash(f"Dose {dose.id} verified: the label on the bag names bag {dose.bag.code} and the volume measured matches "
+          f"the plan. It may be dispensed.")
     return redirect(f"/doses/{dose_id}")
 
 
@@ -210,17 +217,21 @@ def dispense(dose_id):
         if dose.bag is None:
             raise Conflict(f"dose {dose.id} is {dose.status}: it has no bag to dispense yet", code="no_bag",
                            extra={"status": dose.status})
-        body = load_form(CustodyEventRequestSchema(), request.form, bag=dose.bag.code, event="dispensed")
-        bag = custody.move_bag(current_user(), body["bag"], "dispensed", body["location"])
+        form, entries = read_scans(request.form, "bag")
+        body = load_form(CustodyEventRequestSchema(), form, event="dispensed",
+                         **({"scan_entry": entries["bag"]} if entries["bag"] else {}))
+        # Dispensing takes a scan of the bag in hand (SPEC §8), and it must be this page's bag.
+        bag = custody.move_bag(current_user(), body["bag"], "dispensed", body["location"], body["scan_entry"],
+                               expected_bag=dose.bag.code)
     except LimsError as e:
-        return _refuse_on_dose_page(e, dose_id, "dispense")
+        return refuse_on_dose_page(e, dose_id, "dispense")
     flash(f"Bag {bag.code} dispensed to {bag.location}. A nurse there receives it by scanning its label.")
     return redirect(f"/doses/{dose_id}")
 
 
 # --- the pharmacist's home section -----------------------------------------------------------------------------
 
-STEP_TITLES = (("plan", "to plan"), ("prepare", "to prepare"), ("verify", "to verify"), ("print", "to label"),
+STEP_TITLES = (("plan", "to plan"), ("prepare", "to prepare"), ("print", "to label"), ("verify", "to verify"),
                ("dispense", "to dispense"))
 
 
@@ -234,15 +245,16 @@ def _dashboard_rows(steps, user):
         rows.append({"step": "prepare", "text": f"Prepare dose {d.id} for {d.subject.code}",
                      "detail": f"{figure(units.of(d.volume_ml, 'volume'), 'volume')} from lot", "lot": d.lot,
                      "href": f"/doses/{d.id}"})
+    for d in steps["print"]:
+        rows.append({"step": "print", "text": f"Print the label of bag {d.bag.code}",
+                     "detail": f"for {d.subject.code}; it goes on the bag before the second pharmacist's check",
+                     "href": f"/doses/{d.id}"})
     for d in steps["verify"]:
         by = d.prepared_by.full_name if d.prepared_by else "another pharmacist"
         detail = ("you prepared it: another pharmacist must verify" if d.prepared_by_id == user.id
                   else f"prepared by {by}; verify as a second pharmacist")
         rows.append({"step": "verify", "text": f"Verify dose {d.id} for {d.subject.code}", "detail": detail,
                      "href": f"/doses/{d.id}"})
-    for d in steps["print"]:
-        rows.append({"step": "print", "text": f"Print the label of bag {d.bag.code}",
-                     "detail": f"for {d.subject.code}", "href": f"/doses/{d.id}"})
     for d in steps["dispense"]:
         rows.append({"step": "dispense", "text": f"Dispense bag {d.bag.code}",
                      "detail": f"for {d.subject.code}; post-thaw expiry {local(d.bag.expires_at)}",
@@ -252,7 +264,7 @@ def _dashboard_rows(steps, user):
 
 def pharmacist_dashboard(user):
     steps = services.doses_by_step()
-    return {"role": "pharmacist", "title": "Doses to plan, prepare, verify, label and dispense",
+    return {"role": "pharmacist", "title": "Doses to plan, prepare, label, verify and dispense",
             "empty": "No dose work waits: every enrolled subject has a plan and every bag has left the pharmacy.",
             "counts": [(title, len(steps[key])) for key, title in STEP_TITLES],
             "rows": _dashboard_rows(steps, user), "template": "doses/_dashboard.html"}

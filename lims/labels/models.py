@@ -18,8 +18,11 @@ class LabelPrint(db.Model):
     reprint_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     printed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     printed_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    # A later print voids this label: the bag carries one valid label, and the record says which replaced which.
+    voided_at = mapped_column(UTCDateTime, nullable=True)
+    voided_by_print_id: Mapped[int | None] = mapped_column(ForeignKey("label_prints.id"), nullable=True)
 
-    printed_by = relationship("User", lazy="joined")
+    printed_by = relationship("User", lazy="joined", foreign_keys=[printed_by_id])
 
     @property
     def is_reprint(self):
@@ -27,4 +30,5 @@ class LabelPrint(db.Model):
 
     def audit_dict(self):
         return {"bag_id": self.bag_id, "number": self.number, "format": self.output_format,
-                "reprint_reason": self.reprint_reason}
+                "reprint_reason": self.reprint_reason, "voided_at": self.voided_at,
+                "voided_by_print_id": self.voided_by_print_id}

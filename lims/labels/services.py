@@ -1,4 +1,4 @@
-"""Printing bag labels: only verified doses, the first print the original, every later one a reasoned, counted
+"""Printing bag labels: only prepared or verified doses, the first print the original, every later one a reasoned, counted
 reprint marked REPRINT, every print audited (SPEC §9)."""
 from flask import current_app
 from sqlalchemy import select
@@ -15,11 +15,15 @@ from lims.lots.models import Container
 from lims.timeutil import local
 
 
+PRINTABLE = ("prepared", "verified")
+
+
 def _bag_for_print(code):
+    # The label prints once the dose is prepared, so it is on the bag when the second pharmacist checks (SPEC §8).
     bag = bag_by_code(code, lock=True)
-    if bag.dose.status != "verified":
-        raise Conflict(f"dose {bag.dose_id} is {bag.dose.status}: only a verified dose's label prints",
-                       code="dose_not_verified", extra={"status": bag.status})
+    if bag.dose.status not in PRINTABLE:
+        raise Conflict(f"dose {bag.dose_id} is {bag.dose.status}: only a prepared or verified dose's label prints",
+                       code="dose_not_printable", extra={"status": bag.status})
     return bag
 
 

@@ -1,14 +1,29 @@
-// Scan forms (the bedside check, the ward's receive and return), driven by a handheld scanner that types its
-// payload like a keyboard and ends with Enter. (CSP: 'self' scripts only, so this file.)
+// Scan forms (the bedside check, the ward's receive and return, the pharmacist's verify and dispense), driven by a
+// handheld scanner that types its payload like a keyboard and ends with Enter. (CSP: 'self' scripts only.)
+// - A scan field may have a "Type instead" field beside it (lims/templates/_scan.html): either one fills the pair.
 // - A scan field selects its content when it takes the focus: the next scan replaces the old one, never appends.
 // - Enter moves to the next empty field of the form instead of submitting; Enter with every field filled submits.
 // - At the bedside a stray tap brings the focus back to the scan field, so the next scan never lands nowhere.
 (function () {
   var forms = Array.prototype.slice.call(document.querySelectorAll("form[data-scan-form]"));
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-scan]"), function (input) {
+    if (input.form && forms.indexOf(input.form) < 0) { forms.push(input.form); }
+  });
   if (!forms.length) { return; }
 
+  // The fields a person fills in, in order: a "Type instead" field only while it is open.
   function entriesOf(form) {
-    return Array.prototype.slice.call(form.querySelectorAll("input:not([type=hidden])"));
+    return Array.prototype.slice.call(form.querySelectorAll("input:not([type=hidden])")).filter(function (input) {
+      return !(input.hasAttribute("data-typed") && input.closest("details:not([open])"));
+    });
+  }
+
+  // A scan field counts as filled when its "Type instead" field is, and the other way round.
+  function filled(field) {
+    if (field.value) { return true; }
+    var pair = field.closest("[data-scan-pair]");
+    if (!pair) { return false; }
+    return Array.prototype.some.call(pair.querySelectorAll("input"), function (other) { return !!other.value; });
   }
 
   // The first empty field after `from`, wrapping round to the top of the form; null when every field is filled.
@@ -17,7 +32,7 @@
     var start = from ? entries.indexOf(from) + 1 : 0;
     for (var n = 0; n < entries.length; n++) {
       var field = entries[(start + n) % entries.length];
-      if (!field.value) { return field; }
+      if (!filled(field)) { return field; }
     }
     return null;
   }

@@ -1,6 +1,7 @@
-"""The pharmacist's plan page in a real browser: prepare in the signing dialog, a second pharmacist verifies, the
-label downloads as a PDF."""
+"""The pharmacist's plan page in a real browser: prepare in the signing dialog, print the label (a PDF download),
+then a second pharmacist verifies by scanning that label and entering the volume measured, and dispenses."""
 from tests.browser.conftest import screenshot, sign_in
+from tests.labels.conftest import decode_page
 from tests.support import PASSWORD, enrol, expansion_study, planned_dose, released_lot
 
 
@@ -36,22 +37,41 @@ def test_prepare_verify_and_print_a_dose_in_the_browser(live_server, page, app, 
     screenshot(page, "dose-prepared")
     sign_out(page, live_server)
 
-    sign_in(page, live_server, "pharm2")
-    page.goto(dose_url)
-    sign_in_dialog(page, "verify-dialog", "Verify")
-    page.wait_for_selector("text=verified by Pharm2 Person")
+    # The label prints once the dose is prepared, so it is on the bag when the second pharmacist checks.
     with page.expect_download() as download_info:
-        page.click("a:has-text('Print label')")
+        page.click("button:has-text('Print label')")
     download = download_info.value
     bag_code = page.locator("#bag-title").inner_text().split()[1]
     assert download.suggested_filename == f"{bag_code}.pdf"
-    assert "?" not in download.url
     with open(download.path(), "rb") as pdf:
-        assert pdf.read(5) == b"%PDF-"
+        label_pdf = pdf.read()
+    assert label_pdf[:5] == b"%PDF-"
     # No manual reload: doses.js brings the page up to date once the print is counted.
     page.wait_for_selector("text=Printed 1 time(s)")
     assert page.locator("#f-reprint_reason").is_visible()
     assert "printed 1 time(s)" in page.locator("#bag-title + dl").inner_text()
+    [scan] = [text for kind, text in decode_page(label_pdf) if kind == "QR Code"]
+    sign_out(page, live_server)
+
+    sign_in(page, live_server, "pharm2")
+    page.goto(dose_url)
+    assert page.locator("table.plan-steps").count() == 0  # the plan is not shown before the check
+    assert "10.1 mL" not in page.locator("main").inner_text()
+    page.click("button[data-open-dialog=verify-dialog]")
+    dialog = page.locator("#verify-dialog")
+    dialog.locator("#scan-bag").focus()
+    page.keyboard.type(scan)
+    page.keyboard.press("Enter")  # a keyboard-wedge scanner ends with Enter: the focus moves on, nothing submits
+    assert page.evaluate("document.activeElement.id") == "f-measured_volume"
+    page.keyboard.type("10.1 mL")
+    page.keyboard.press("Enter")
+    dialog.locator("input[name='signature.password']").fill(PASSWORD)
+    dialog.locator("button[type=submit]:has-text('Sign: Verify')").click()
+    page.wait_for_selector("text=verified by Pharm2 Person")
+    assert "10.1 mL" in page.locator("table.plan-steps").inner_text()
+    page.locator("#dispense #scan-bag").focus()
+    page.keyboard.type(scan)
+    page.keyboard.press("Enter")
     page.fill("#f-location", "Stroke unit 4B")
     page.click("button:has-text('Dispense')")
     page.wait_for_selector(f"text=Bag {bag_code} dispensed to Stroke unit 4B.")

@@ -2,7 +2,8 @@
 
 Starts from `flask demo load`, as a new site does, and signs in as each role in turn: the technician completes the
 QC of the lot in quarantine, QA releases it, the investigator enrols a subject, one pharmacist plans and prepares
-the dose, a second verifies it, prints the label (the PDF downloads) and dispenses the bag, and a nurse receives it
+the dose and prints its label (the PDF downloads), a second verifies it by scanning that label and entering the
+volume measured, and dispenses the bag by scanning it, and a nurse receives it
 and runs the bedside check with a witness: first a STOP on the wrong wristband, then a PASS and the infusion. The
 scans are typed into the focused field and end with Enter, as a handheld scanner does, and the bag's payload is
 the one decoded from the downloaded label's QR code. Each dashboard is saved under test-artifacts/.
@@ -110,19 +111,28 @@ def test_one_subject_walks_from_lot_release_to_infusion(demo_site, page, app):
     assert "72.5748 kg" in steps and "3.3 mL" in steps
     sign_dialog(page, "prepare-dialog")
     expect(page.locator("main")).to_contain_text("A second pharmacist verifies it next.")
-
-    # Pharmacist 2: verify, print (the PDF downloads), dispense.
-    sign_in_as(page, site, "pharm2")
-    page.goto(dose_url)
-    sign_dialog(page, "verify-dialog")
-    expect(page.locator("main")).to_contain_text("verified by Pia Pharmacist")
+    # The label prints once prepared (the PDF downloads) and goes on the bag for the second pharmacist.
     with page.expect_download() as download:
-        page.click("a:has-text('Print label')")
+        page.click("button:has-text('Print label')")
     pdf = download.value.path().read_bytes()
     qr = [text for kind, text in decode_page(pdf) if kind == "QR Code"]
     assert len(qr) == 1 and qr[0].startswith("MSC1:" + din)
     bag_scan = qr[0]
     expect(page.locator("main")).to_contain_text("Printed 1 time(s)")  # the page refreshes once the print counts
+
+    # Pharmacist 2: verify by scanning the label and measuring the bag, then dispense by scanning it.
+    sign_in_as(page, site, "pharm2")
+    page.goto(dose_url)
+    page.click("button[data-open-dialog='verify-dialog']")
+    page.focus("#scan-bag")
+    scan(page, "scan-bag", bag_scan)
+    page.keyboard.type("3.3 mL")
+    page.keyboard.press("Enter")
+    page.locator("#verify-dialog input[name='signature.password']").fill(DEMO_PASSWORD)
+    page.locator("#verify-dialog button[type=submit]").click()
+    expect(page.locator("main")).to_contain_text("verified by Pia Pharmacist")
+    page.focus("#scan-bag")
+    scan(page, "scan-bag", bag_scan)
     page.fill("#f-location", "Stroke unit")
     page.click("button:has-text('Dispense')")
     expect(page.locator("main")).to_contain_text("dispensed")

@@ -6,12 +6,12 @@ from sqlalchemy import select
 from lims.audit.models import AuditEntry
 from lims.extensions import db
 from tests.chainofcustody.helpers import dispense, hold_lot, infuse, now, receive
-from tests.support import PASSWORD, bedside, label, received_bag, verified_bag
+from tests.support import PASSWORD, bedside, label, prepared_dose, received_bag
 
 
 def test_audit_chain_verifies_after_every_kind_of_refusal(api, lot, subject, other_subject):
     bag = received_bag(api, subject["id"], lot["id"])
-    other = verified_bag(api, other_subject["id"], lot["id"])
+    other = prepared_dose(api, other_subject["id"], lot["id"])["bag"]
     refusals = [
         bedside(api, bag["scan"], other_subject["wristband"]),                  # wrong subject: near miss
         bedside(api, bag["scan"], subject["wristband"], witness="nurse1"),     # witness is the scanner
@@ -19,9 +19,9 @@ def test_audit_chain_verifies_after_every_kind_of_refusal(api, lot, subject, oth
         bedside(api, bag["scan"], subject["wristband"], witness="pharm1"),
         bedside(api, "garbage", subject["wristband"]),
         bedside(api, bag["scan"].rsplit(":", 1)[0] + ":B999", subject["wristband"]),
-        dispense(api, other["scan"]),                                          # no label yet
+        dispense(api, other["scan"]),                                          # not verified yet
         dispense(api, other["scan"], as_="nurse1"),
-        receive(api, other["scan"]),                                           # verified, not dispensed
+        receive(api, other["scan"]),                                           # prepared, not dispensed
         infuse(api, bag["code"], now(), now() + dt.timedelta(seconds=1)),      # no bedside pass
     ]
     assert [r.status_code for r in refusals] == [409, 403, 401, 403, 422, 404, 409, 403, 409, 409]

@@ -4,7 +4,7 @@ import datetime as dt
 from lims.chainofcustody.models import BedsideCheck, Infusion
 from lims.extensions import db
 from tests.chainofcustody.helpers import (BEDSIDE_CHECKS, bag_state, custody, dispense, infuse, now, receive)
-from tests.support import bedside, label, prepared_dose, sig
+from tests.support import bedside, label, prepared_dose, sig, verify
 
 
 def _container_states(api, lot_id):
@@ -24,12 +24,12 @@ def test_bag_walks_from_storage_to_infused_with_its_custody_trail(api, lot, subj
     states = _container_states(api, lot["id"])
     assert states.count("thawed") == 3 and states.count("in_storage") == 7  # 10.1 mL from 5 mL containers
 
-    r = api.post(f"/doses/{prepared['id']}/verify", {"signature": sig()}, as_="pharm2")
+    r = label(api, bag["code"])  # printed once prepared: the label is on the bag for the second pharmacist
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+
+    r = verify(api, prepared)
     assert r.status_code == 200, r.get_json()
     assert bag_state(api, bag["code"]) == "verified"
-
-    r = label(api, bag["code"])
-    assert r.status_code == 200 and r.mimetype == "application/pdf"
 
     r = dispense(api, bag["scan"])
     assert r.status_code == 201, r.get_json()

@@ -1,4 +1,4 @@
-"""SPEC §7 and §8 through the HTTP API: planning, its refusals, preparation and verification."""
+"""SPEC §7 and §8 through the HTTP API: planning, its refusals and preparation (verification: test_verification)."""
 import datetime as dt
 
 import pytest
@@ -303,35 +303,6 @@ def test_containers_taken_by_one_dose_are_not_offered_to_the_next(api, study):
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "too_few_containers"
     assert bag_count() == 1
     assert container_statuses(api, lot["id"]).count("in_storage") == 1
-
-
-# --- verification ----------------------------------------------------------------------------------------------
-
-def test_the_preparer_cannot_verify(api, subject):
-    lot = released_lot(api)
-    dose = planned_dose(api, subject["id"], lot["id"])
-    assert prepare(api, dose["id"]).status_code == 200
-    r = api.post(f"/doses/{dose['id']}/verify", {"signature": sig()}, as_="pharm1")
-    assert r.status_code == 403
-    assert r.get_json()["error"]["code"] == "segregation_of_duties"
-    d = api.get(f"/doses/{dose['id']}", as_="pharm1").get_json()
-    assert d["status"] == "prepared" and d["bag"]["status"] == "prepared"
-
-
-def test_a_second_pharmacist_verifies(api, subject):
-    lot = released_lot(api)
-    dose = planned_dose(api, subject["id"], lot["id"])
-    assert prepare(api, dose["id"]).status_code == 200
-    r = api.post(f"/doses/{dose['id']}/verify", {"signature": sig()}, as_="pharm2")
-    assert r.status_code == 200
-    assert r.get_json()["status"] == "verified" and r.get_json()["bag"]["status"] == "verified"
-
-
-def test_a_planned_dose_cannot_be_verified(api, subject):
-    lot = released_lot(api)
-    dose = planned_dose(api, subject["id"], lot["id"])
-    r = api.post(f"/doses/{dose['id']}/verify", {"signature": sig()}, as_="pharm2")
-    assert r.status_code == 409 and r.get_json()["error"]["code"] == "dose_not_prepared"
 
 
 def test_unknown_dose_is_404(api):

@@ -12,6 +12,7 @@ from tests.support import (
     PASSWORD,
     enrol,
     expansion_study,
+    labelled_dose,
     make_lot,
     planned_dose,
     prepared_dose,
@@ -77,7 +78,7 @@ def test_worklist_offers_an_enrolled_subject_to_plan_from_released_lots_only(api
 def test_worklist_with_nothing_to_do_says_so_at_every_step(pharm1):
     page = text(pharm1.get("/doses"))
     for sentence in ("No enrolled subject waits for a dose plan.", "No planned dose waits to be prepared.",
-                     "No prepared dose waits for verification.", "No verified bag waits for its label.",
+                     "No labelled bag waits for verification.", "No prepared bag waits for its label.",
                      "No labelled bag waits in the pharmacy to be dispensed."):
         assert sentence in page
 
@@ -181,26 +182,80 @@ def test_prepare_with_a_future_thaw_time_shows_422(api, pharm1, subject, lot):
     assert dose_row(dose["id"]).status == "planned"
 
 
+def verify_form(dose, bag=None, volume="10.1 mL", typed=False):
+    scan = bag or dose["bag"]["scan"]
+    return {("bag_typed" if typed else "bag"): scan, "measured_volume": volume, "signature.password": PASSWORD}
+
+
 def test_verify_through_the_dialog_by_a_second_pharmacist(api, pharm2, subject, lot):
-    dose = prepared_dose(api, subject["id"], lot["id"])
-    r = pharm2.post(f"/doses/{dose['id']}/verify", {"signature.password": PASSWORD})
+    dose = labelled_dose(api, subject["id"], lot["id"])
+    r = pharm2.post(f"/doses/{dose['id']}/verify", verify_form(dose))
     assert r.status_code == 302
     assert dose_row(dose["id"]).status == "verified"
     page = text(pharm2.get(f"/doses/{dose['id']}"))
     assert "prepared by Pharm1 Person" in page and "verified by Pharm2 Person" in page
-    assert "Print label" in page
+    assert "Dispense" in page
+
+
+def test_the_verify_form_scans_the_label_and_asks_the_measured_volume(api, pharm2, subject, lot):
+    dose = labelled_dose(api, subject["id"], lot["id"])
+    page = pharm2.get(f"/doses/{dose['id']}").get_data(as_text=True)
+    form = page[page.index('id="verify-dialog"'):page.index("</dialog>", page.index('id="verify-dialog"'))]
+    assert 'name="bag" data-scan' in form and 'name="bag_typed"' in form and "Type instead" in form
+    assert 'name="measured_volume"' in form
+
+
+def test_the_planned_volume_is_not_shown_to_the_verifier_before_the_check(api, pharm1, pharm2, subject, lot):
+    dose = labelled_dose(api, subject["id"], lot["id"])
+    before = text(pharm2.get(f"/doses/{dose['id']}"))
+    assert "10.1 mL" not in before and "The plan's figures are shown once the bag is verified" in before
+    assert "10.1 mL" in text(pharm1.get(f"/doses/{dose['id']}"))  # the preparer knows what she drew
+    assert pharm2.post(f"/doses/{dose['id']}/verify", verify_form(dose)).status_code == 302
+    assert "10.1 mL" in text(pharm2.get(f"/doses/{dose['id']}"))
+
+
+def test_a_measured_volume_off_the_plan_is_refused_on_the_page_and_recorded(api, pharm2, subject, lot):
+    from lims.doses.models import DoseVerification
+    dose = labelled_dose(api, subject["id"], lot["id"])
+    r = pharm2.post(f"/doses/{dose['id']}/verify", verify_form(dose, volume="9.8 mL"))
+    assert r.status_code == 409 and "(9.8 mL) is more than 0.1 mL from the plan (10.1 mL)" in text(r)
+    assert dose_row(dose["id"]).status == "prepared"
+    db.session.expire_all()
+    assert [(v.ok, v.measured_volume_ml, v.bag_entry) for v in db.session.scalars(select(DoseVerification))] == \
+        [(False, 9.8, "scanned")]
+
+
+def test_a_typed_label_is_recorded_as_typed(api, pharm2, subject, lot):
+    from lims.doses.models import DoseVerification
+    dose = labelled_dose(api, subject["id"], lot["id"])
+    r = pharm2.post(f"/doses/{dose['id']}/verify", verify_form(dose, bag=dose["bag"]["code"], typed=True))
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(DoseVerification.bag_entry)) == "typed"
+
+
+def test_a_verify_form_without_a_scan_is_422(api, pharm2, subject, lot):
+    dose = labelled_dose(api, subject["id"], lot["id"])
+    r = pharm2.post(f"/doses/{dose['id']}/verify", {"measured_volume": "10.1 mL", "signature.password": PASSWORD})
+    assert r.status_code == 422 and dose_row(dose["id"]).status == "prepared"
+
+
+def test_the_verifier_is_asked_to_wait_for_the_label(api, pharm2, subject, lot):
+    dose = prepared_dose(api, subject["id"], lot["id"])
+    page = pharm2.get(f"/doses/{dose['id']}").get_data(as_text=True)
+    assert "The label is not printed yet." in text_of(page) and 'id="verify-dialog"' not in page
 
 
 def test_the_pharmacist_who_prepared_cannot_verify_403_on_the_page(api, pharm1, subject, lot):
-    dose = prepared_dose(api, subject["id"], lot["id"])
-    r = pharm1.post(f"/doses/{dose['id']}/verify", {"signature.password": PASSWORD})
+    dose = labelled_dose(api, subject["id"], lot["id"])
+    r = pharm1.post(f"/doses/{dose['id']}/verify", verify_form(dose))
     assert r.status_code == 403
     assert "segregation of duties" in text(r)
     assert dose_row(dose["id"]).status == "prepared"
 
 
 def test_the_preparer_is_not_offered_verify_but_the_second_pharmacist_is(api, pharm1, pharm2, subject, lot):
-    dose = prepared_dose(api, subject["id"], lot["id"])
+    dose = labelled_dose(api, subject["id"], lot["id"])
     own = pharm1.get(f"/doses/{dose['id']}").get_data(as_text=True)
     assert "You prepared this dose; another pharmacist verifies it." in text_of(own)
     assert 'data-open-dialog="verify-dialog"' not in own and f'action="/doses/{dose["id"]}/verify"' not in own
@@ -221,33 +276,48 @@ def test_dose_page_and_worklist_show_the_lot_number_as_printed(api, pharm1, subj
 
 # --- label and dispensing --------------------------------------------------------------------------------------
 
-def test_print_label_is_a_link_whose_script_refreshes_the_page(api, pharm1, subject, lot):
-    bag = verified_bag(api, subject["id"], lot["id"])
-    dose_id = db.session.scalar(select(Bag.dose_id).where(Bag.code == bag["code"]))
+def _dose_id(code):
+    return db.session.scalar(select(Bag.dose_id).where(Bag.code == code))
+
+
+def test_a_prepared_dose_offers_its_label_as_a_post_form(api, pharm1, subject, lot):
+    bag = prepared_dose(api, subject["id"], lot["id"])["bag"]
+    dose_id = _dose_id(bag["code"])
     page = pharm1.get(f"/doses/{dose_id}").get_data(as_text=True)
-    assert f'<a class="button primary" href="/bags/{bag["code"]}/label.pdf" data-print-label>Print label</a>' in page
-    assert 'method="get"' not in page  # a form without fields would send the URL with a stray "?"
+    form = page[page.index(f'<form method="post" action="/bags/{bag["code"]}/label.pdf" data-print-label>'):]
+    assert 'name="csrf_token"' in form[:form.index("</form>")] and "Print label" in form[:form.index("</form>")]
     assert 'data-label-prints="0"' in page and f'data-dose-page="/doses/{dose_id}"' in page
     assert '<script src="/static/doses.js" defer></script>' in page
     assert pharm1.get("/static/doses.js").status_code == 200
 
 
 def test_after_the_first_print_the_reprint_form_asks_for_a_reason(api, pharm1, subject, lot):
-    bag = verified_bag(api, subject["id"], lot["id"])
-    dose_id = db.session.scalar(select(Bag.dose_id).where(Bag.code == bag["code"]))
-    assert pharm1.get(f"/bags/{bag['code']}/label.pdf").status_code == 200
-    page = pharm1.get(f"/doses/{dose_id}").get_data(as_text=True)
+    bag = prepared_dose(api, subject["id"], lot["id"])["bag"]
+    assert pharm1.post(f"/bags/{bag['code']}/label.pdf").status_code == 200
+    page = pharm1.get(f"/doses/{_dose_id(bag['code'])}").get_data(as_text=True)
     assert 'data-label-prints="1"' in page
-    assert f'<form method="get" action="/bags/{bag["code"]}/label.pdf" data-print-label>' in page
-    assert 'name="reprint_reason"' in page and "data-print-label>Print label</a>" not in page
+    assert f'<form method="post" action="/bags/{bag["code"]}/label.pdf" data-print-label>' in page
+    assert 'name="reprint_reason"' in page and "voids the label printed before it" in text_of(page)
 
 
-def test_dispense_asks_where_the_bag_goes_and_suggests_earlier_wards(api, pharm1, study, subject, lot):
+def test_a_reprint_without_a_reason_is_refused_beside_the_form(api, pharm1, subject, lot):
+    bag = prepared_dose(api, subject["id"], lot["id"])["bag"]
+    assert pharm1.post(f"/bags/{bag['code']}/label.pdf").status_code == 200
+    r = pharm1.post(f"/bags/{bag['code']}/label.pdf", {"reprint_reason": ""})
+    assert r.status_code == 422 and r.mimetype == "text/html"
+    assert "a reprint needs a reason" in text(r) and 'id="label"' in r.get_data(as_text=True)
+
+
+def dispense_form(bag, location="Research pharmacy", **extra):
+    return {"bag": bag["scan"], "location": location, **extra}
+
+
+def test_dispense_scans_the_bag_and_asks_where_it_goes_suggesting_earlier_wards(api, pharm1, study, subject, lot):
     earlier = enrol(api, study["id"], code="S-000", cohort="Expansion")
     received_bag(api, earlier["id"], lot["id"], ward="Stroke unit 4B")
     bag = verified_bag(api, subject["id"], lot["id"])
-    dose_id = db.session.scalar(select(Bag.dose_id).where(Bag.code == bag["code"]))
-    body = pharm1.get(f"/doses/{dose_id}").get_data(as_text=True)
+    body = pharm1.get(f"/doses/{_dose_id(bag['code'])}").get_data(as_text=True)
+    assert 'name="bag" data-scan' in body and 'name="bag_typed"' in body
     assert '<label for="f-location">Dispensed to (ward or destination)</label>' in body
     assert '<input id="f-location" name="location" type="text" value=""' in body  # no default place
     assert 'list="destinations"' in body and "where S-001 is infused" in text_of(body)
@@ -255,51 +325,53 @@ def test_dispense_asks_where_the_bag_goes_and_suggests_earlier_wards(api, pharm1
     assert '<option value="Stroke unit 4B">' in datalist
 
 
-def test_dispense_records_the_destination_in_the_custody_record(api, pharm1, subject, lot):
+def test_dispense_records_the_scan_and_the_destination_in_the_custody_record(api, pharm1, subject, lot):
     from lims.chainofcustody.models import CustodyEvent
     bag = verified_bag(api, subject["id"], lot["id"])
-    dose_id = db.session.scalar(select(Bag.dose_id).where(Bag.code == bag["code"]))
-    assert pharm1.get(f"/bags/{bag['code']}/label.pdf").status_code == 200
-    r = pharm1.post(f"/doses/{dose_id}/dispense", {"location": "Stroke unit 4B"})
+    dose_id = _dose_id(bag["code"])
+    r = pharm1.post(f"/doses/{dose_id}/dispense", dispense_form(bag, "Stroke unit 4B"))
     assert r.status_code == 302
     event = db.session.scalar(select(CustodyEvent).where(CustodyEvent.event == "dispensed"))
-    assert event.location == "Stroke unit 4B"
+    assert (event.location, event.scanned, event.scan_entry) == ("Stroke unit 4B", bag["scan"], "scanned")
     assert "Bag " + bag["code"] + " dispensed to Stroke unit 4B." in text(pharm1.get(f"/doses/{dose_id}"))
+
+
+def test_dispense_of_another_bag_is_409_and_moves_nothing(api, pharm1, study, subject, lot):
+    bag = verified_bag(api, subject["id"], lot["id"])
+    other = prepared_dose(api, enrol(api, study["id"], code="S-009", cohort="Expansion")["id"], lot["id"])["bag"]
+    r = pharm1.post(f"/doses/{_dose_id(bag['code'])}/dispense", dispense_form(other))
+    assert r.status_code == 409 and f"names bag {other['code']}, not bag {bag['code']}" in text(r)
+    db.session.expire_all()
+    assert db.session.scalar(select(Bag.status).where(Bag.code == bag["code"])) == "verified"
+
+
+def test_dispense_without_a_scan_is_422_and_moves_nothing(api, pharm1, subject, lot):
+    bag = verified_bag(api, subject["id"], lot["id"])
+    r = pharm1.post(f"/doses/{_dose_id(bag['code'])}/dispense", {"location": "Research pharmacy"})
+    assert r.status_code == 422
+    db.session.expire_all()
+    assert db.session.scalar(select(Bag.status).where(Bag.code == bag["code"])) == "verified"
 
 
 def test_dispense_without_a_destination_is_422_and_moves_nothing(api, pharm1, subject, lot):
     bag = verified_bag(api, subject["id"], lot["id"])
-    dose_id = db.session.scalar(select(Bag.dose_id).where(Bag.code == bag["code"]))
-    assert pharm1.get(f"/bags/{bag['code']}/label.pdf").status_code == 200
-    r = pharm1.post(f"/doses/{dose_id}/dispense", {"location": ""})
+    r = pharm1.post(f"/doses/{_dose_id(bag['code'])}/dispense", dispense_form(bag, ""))
     assert r.status_code == 422 and "Location" in text(r)
     db.session.expire_all()
     assert db.session.scalar(select(Bag.status).where(Bag.code == bag["code"])) == "verified"
 
 
-def test_dispense_before_the_label_is_printed_shows_409(api, pharm1, subject, lot):
+def test_dispense_a_typed_code_moves_the_bag_and_says_it_was_typed(api, pharm1, subject, lot):
+    from lims.chainofcustody.models import CustodyEvent
     bag = verified_bag(api, subject["id"], lot["id"])
-    dose_id = db.session.scalar(select(Bag.dose_id).where(Bag.code == bag["code"]))
-    r = pharm1.post(f"/doses/{dose_id}/dispense", {"location": "Research pharmacy"})
-    assert r.status_code == 409
-    assert f"bag {bag['code']} has no printed label yet" in text(r)
-    db.session.expire_all()
-    assert db.session.scalar(select(Bag.status).where(Bag.code == bag["code"])) == "verified"
-
-
-def test_dispense_after_printing_moves_the_bag(api, pharm1, subject, lot):
-    bag = verified_bag(api, subject["id"], lot["id"])
-    dose_id = db.session.scalar(select(Bag.dose_id).where(Bag.code == bag["code"]))
-    assert "Print label" in text(pharm1.get(f"/doses/{dose_id}"))
-    assert pharm1.get(f"/bags/{bag['code']}/label.pdf").status_code == 200
-    page = text(pharm1.get(f"/doses/{dose_id}"))
-    assert "Printed 1 time(s)" in page and "Reason for the reprint" in page
-    r = pharm1.post(f"/doses/{dose_id}/dispense", {"location": "Research pharmacy"})
+    r = pharm1.post(f"/doses/{_dose_id(bag['code'])}/dispense", {"bag_typed": bag["code"],
+                                                                 "location": "Research pharmacy"})
     assert r.status_code == 302
     db.session.expire_all()
     moved = db.session.scalar(select(Bag).where(Bag.code == bag["code"]))
     assert (moved.status, moved.location) == ("dispensed", "Research pharmacy")
-    assert f"Bag {bag['code']} is dispensed to Research pharmacy." in text(pharm1.get(f"/doses/{dose_id}"))
+    event = db.session.scalar(select(CustodyEvent).where(CustodyEvent.event == "dispensed"))
+    assert event.scan_entry == "typed"
 
 
 def test_dispense_of_a_planned_dose_is_409(api, pharm1, subject, lot):
@@ -315,9 +387,9 @@ def test_dashboard_counts_and_lists_each_step(api, pharm1, study, lot):
     to_prepare = enrol(api, study["id"], code="S-PREP", cohort="Expansion")
     to_verify = enrol(api, study["id"], code="S-VER", cohort="Expansion")
     planned = planned_dose(api, to_prepare["id"], lot["id"])
-    prepared = prepared_dose(api, to_verify["id"], lot["id"])
+    prepared = labelled_dose(api, to_verify["id"], lot["id"])
     page = text(pharm1.get("/"))
-    assert "1 to plan · 1 to prepare · 1 to verify · 0 to label · 0 to dispense" in page
+    assert "1 to plan · 1 to prepare · 0 to label · 1 to verify · 0 to dispense" in page
     assert "Plan a dose for S-PLAN" in page and to_plan["code"] == "S-PLAN"
     assert f"Prepare dose {planned['id']} for S-PREP" in page
     assert f"Verify dose {prepared['id']} for S-VER you prepared it: another pharmacist must verify" in page

@@ -1,4 +1,4 @@
-"""A verified bag ready to print, and readers for what a label says (text layer and barcodes)."""
+"""A prepared bag ready to print (the label prints before the second pharmacist's check, SPEC §8), and readers for what a label says (text layer and barcodes)."""
 import io
 
 import pypdfium2
@@ -6,7 +6,7 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
-from tests.support import enrol, expansion_study, released_lot, verified_bag
+from tests.support import enrol, expansion_study, prepared_dose, released_lot
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def subject(api):
 
 @pytest.fixture
 def bag(api, lot, subject):
-    return verified_bag(api, subject["id"], lot["id"])
+    return prepared_dose(api, subject["id"], lot["id"])["bag"]
 
 
 def pdf_text(pdf):

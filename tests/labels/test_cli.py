@@ -5,12 +5,12 @@ from lims.audit.models import AuditEntry
 from lims.extensions import db
 from lims.labels.models import LabelPrint
 from tests.labels.conftest import decode_page, pdf_page_sizes
-from tests.support import enrol, verified_bag
+from tests.support import enrol, prepared_dose
 
 
 def second_bag(api, lot, subject):
     other = enrol(api, subject["study_id"], code="S-002", cohort="Expansion")
-    return verified_bag(api, other["id"], lot["id"])
+    return prepared_dose(api, other["id"], lot["id"])["bag"]
 
 
 def run(app, *args):

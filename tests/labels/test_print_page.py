@@ -1,13 +1,12 @@
-"""The dose page's Print button: GET /bags/<code>/label.pdf with the session, the same print service as the API
-(SPEC §9), answered as a download; a refusal is an HTML page, never a PDF."""
+"""The dose page's Print button: a POST form with its CSRF token (SPEC §9: no page GET prints), the same print
+service as the API, answered as a download; a refusal is the dose page with the refusal, never a PDF."""
 from sqlalchemy import select
 
 from lims.doses.models import Bag
 from lims.extensions import db
+from tests.labels.conftest import pdf_text
 from tests.support import page_text as text
 from tests.support import signed_in
-from tests.labels.conftest import pdf_text
-from tests.support import prepared_dose
 
 
 def label_prints(code):
@@ -16,7 +15,7 @@ def label_prints(code):
 
 
 def test_print_returns_the_pdf_as_an_attachment_named_after_the_bag(app, bag):
-    r = signed_in(app, "pharm1").get(f"/bags/{bag['code']}/label.pdf")
+    r = signed_in(app, "pharm1").post(f"/bags/{bag['code']}/label.pdf")
     assert r.status_code == 200
     assert r.mimetype == "application/pdf"
     assert r.headers["Content-Disposition"] == f'attachment; filename="{bag["code"]}.pdf"'
@@ -25,10 +24,23 @@ def test_print_returns_the_pdf_as_an_attachment_named_after_the_bag(app, bag):
     assert label_prints(bag["code"]) == 1
 
 
+def test_a_page_get_prints_nothing(app, bag):
+    r = signed_in(app, "pharm1").get(f"/bags/{bag['code']}/label.pdf")
+    assert r.status_code == 405
+    assert label_prints(bag["code"]) == 0
+
+
+def test_a_print_without_its_csrf_token_is_refused(app, bag):
+    pharm = signed_in(app, "pharm1")
+    r = pharm.client.post(f"/bags/{bag['code']}/label.pdf", data={})
+    assert r.status_code == 400
+    assert label_prints(bag["code"]) == 0
+
+
 def test_reprint_without_a_reason_is_422_on_an_html_page(app, bag):
     pharm = signed_in(app, "pharm1")
-    assert pharm.get(f"/bags/{bag['code']}/label.pdf").status_code == 200
-    r = pharm.get(f"/bags/{bag['code']}/label.pdf?reprint_reason=")
+    assert pharm.post(f"/bags/{bag['code']}/label.pdf").status_code == 200
+    r = pharm.post(f"/bags/{bag['code']}/label.pdf", {"reprint_reason": ""})
     assert r.status_code == 422
     assert r.mimetype == "text/html"
     assert "reprint_reason" in text(r) and "a reprint needs a reason" in text(r)
@@ -37,27 +49,18 @@ def test_reprint_without_a_reason_is_422_on_an_html_page(app, bag):
 
 def test_reprint_with_a_reason_is_marked_and_counted(app, bag):
     pharm = signed_in(app, "pharm1")
-    pharm.get(f"/bags/{bag['code']}/label.pdf")
-    r = pharm.get(f"/bags/{bag['code']}/label.pdf?reprint_reason=label+smudged")
+    pharm.post(f"/bags/{bag['code']}/label.pdf")
+    r = pharm.post(f"/bags/{bag['code']}/label.pdf", {"reprint_reason": "label smudged"})
     assert r.status_code == 200 and r.mimetype == "application/pdf"
     assert "REPRINT" in pdf_text(r.data) and "label smudged" in pdf_text(r.data)
     assert label_prints(bag["code"]) == 2
 
 
-def test_unverified_bag_shows_409_page_not_a_pdf(app, api, lot, subject):
-    dose = prepared_dose(api, subject["id"], lot["id"])
-    r = signed_in(app, "pharm1").get(f"/bags/{dose['bag']['code']}/label.pdf")
-    assert r.status_code == 409 and r.mimetype == "text/html"
-    assert "only a verified dose's label prints" in text(r)
-
-
 def test_printing_needs_the_pharmacist_role(app, bag):
-    assert signed_in(app, "nurse1").get(f"/bags/{bag['code']}/label.pdf").status_code == 403
-    anonymous = app.test_client().get(f"/bags/{bag['code']}/label.pdf")
-    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/login")
+    assert signed_in(app, "nurse1").post(f"/bags/{bag['code']}/label.pdf").status_code == 403
     assert label_prints(bag["code"]) == 0
 
 
 def test_unknown_bag_is_404(app, users):
-    r = signed_in(app, "pharm1").get("/bags/W123426999999-S1234-B001/label.pdf")
+    r = signed_in(app, "pharm1").post("/bags/W123426999999-S1234-B001/label.pdf")
     assert r.status_code == 404 and r.mimetype == "text/html"
