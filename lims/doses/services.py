@@ -9,7 +9,7 @@ from lims.audit import services as audit
 from lims.auth import services as auth
 from lims.doses import calculation
 from lims.doses.models import Bag, Dose, DoseContainer
-from lims.errors import Conflict, Forbidden, Invalid, NotFound, invalid
+from lims.errors import Conflict, Invalid, NotFound, invalid
 from lims.extensions import db, locked_or_read
 from lims.lots import services as lots
 from lims.lots.models import Container

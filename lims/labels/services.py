@@ -1,5 +1,5 @@
-"""Printing bag labels: only prepared or verified doses, the first print the original, every later one a reasoned, counted
-reprint marked REPRINT, every print audited (SPEC §9)."""
+"""Printing bag labels: only prepared or verified doses, the first print the original, every later one a reasoned,
+counted reprint marked REPRINT, every print audited (SPEC §9)."""
 from flask import current_app
 from sqlalchemy import select
 

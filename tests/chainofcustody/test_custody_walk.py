@@ -4,7 +4,7 @@ import datetime as dt
 from lims.chainofcustody.models import BedsideCheck, Infusion
 from lims.extensions import db
 from tests.chainofcustody.helpers import (BEDSIDE_CHECKS, bag_state, custody, dispense, infuse, now, receive)
-from tests.support import bedside, label, prepared_dose, sig, verify
+from tests.support import bedside, label, prepared_dose, verify
 
 
 def _container_states(api, lot_id):

@@ -1,4 +1,5 @@
-"""A prepared bag ready to print (the label prints before the second pharmacist's check, SPEC §8), and readers for what a label says (text layer and barcodes)."""
+"""A prepared bag ready to print (the label prints before the second pharmacist's check, SPEC §8), and readers for
+what a label says (text layer and barcodes)."""
 import io
 
 import pypdfium2

@@ -1,4 +1,5 @@
-"""A prepared or verified dose prints; every later print is a reasoned, counted REPRINT; every print is audited (SPEC §9)."""
+"""A prepared or verified dose prints; every later print is a reasoned, counted REPRINT; every print is audited
+(SPEC §9)."""
 from sqlalchemy import select
 
 from lims.audit.models import AuditEntry
