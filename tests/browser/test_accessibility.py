@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 from lims.extensions import db
 from tests.browser import axe
 from tests.browser.conftest import ARTIFACTS, serving, sign_in
-from tests.support import (PASSING_QC, PASSWORD, bedside, enrol, make_lot, make_study, planned_dose, prepared_dose,
-                           received_bag, record_qc, released_lot)
+from tests.support import (PASSING_QC, PASSWORD, bedside, enrol, label, make_lot, make_study, planned_dose,
+                           prepared_dose, received_bag, record_qc, released_lot)
 
 PHONE = {"width": 390, "height": 844}
 WRONG_PASSWORD = "Not-the-password-1"
@@ -40,7 +40,8 @@ def site(app, api):
     assert bedside(api, bag["scan"], "MRN-0002").status_code == 409  # a near miss for QA's pages
     planned_dose(api, second["id"], lot["id"])
     third = enrol(api, study["id"], code="S-003", wristband="MRN-0003")
-    prepared_dose(api, third["id"], lot["id"])  # waits for the second pharmacist's check
+    prepared = prepared_dose(api, third["id"], lot["id"])  # labelled, waits for the second pharmacist's check
+    assert label(api, prepared["bag"]["code"]).status_code == 200
     db.session.remove()
     with serving(app) as url:
         yield {"url": url, "bag": bag}
