@@ -263,8 +263,10 @@ def seed_bags(n_bags, steps, staff, *, bags_per_lot=20, first_thaw, thaw_spacing
                   f"{dins[k]}-{product_code}-C{j + 1:03d}", f"C{j + 1:03d}", 5.0,
                   "thawed" if j < 3 * min(bags_per_lot, n_bags - k * bags_per_lot) else "in_storage")
                  for k in range(n_lots) for j in range(per_lot_containers)), n_lots * per_lot_containers)
-    bulk_insert("subjects", ("id", "study_id", "cohort_id", "code", "wristband", "enrolled_at", "enrolled_by_id"),
-                ((start["subjects"] + i, study_id, cohort_id, f"S-{i + 1:07d}", f"MRN-{i + 1:07d}", thaw(i), tech)
+    bulk_insert("subjects", ("id", "study_id", "cohort_id", "code", "wristband", "enrolled_at", "enrolled_by_id",
+                             "infused_at"),
+                ((start["subjects"] + i, study_id, cohort_id, f"S-{i + 1:07d}", f"MRN-{i + 1:07d}", thaw(i), tech,
+                  thaw(i) + dt.timedelta(minutes=30) if infused else None)
                  for i in range(n_bags)), n_bags)
     bulk_insert("subject_weights", ("id", "subject_id", "weight_kg", "entered", "weighed_on", "recorded_by_id",
                                     "recorded_at"),
@@ -319,6 +321,13 @@ def seed_bags(n_bags, steps, staff, *, bags_per_lot=20, first_thaw, thaw_spacing
                     ((start["infusions"] + i, start["bags"] + i, start["subjects"] + i, start["bedside_checks"] + i,
                       thaw(i) + dt.timedelta(minutes=25), thaw(i) + dt.timedelta(minutes=30), 10.1, "[]", nurse1,
                       thaw(i) + dt.timedelta(minutes=31)) for i in range(n_bags)), n_bags)
+    db.session.execute(text("UPDATE cohorts SET enrolled_count = :n, infused_count = :i WHERE id = :id"),
+                       {"n": n_bags, "i": n_bags if infused else 0, "id": cohort_id})
+    # The seeded DINs took this year's sequence 1..n_lots: a lot registered afterwards takes the next number.
+    year = today.year % 100
+    db.session.execute(text("DELETE FROM din_sequences WHERE fin = :fin AND year = :year"), {"fin": fin, "year": year})
+    db.session.execute(text("INSERT INTO din_sequences (fin, year, last_value) VALUES (:fin, :year, :n)"),
+                       {"fin": fin, "year": year, "n": n_lots})
     after_bulk_load(list(start))
     return [(bag_code(i), barcodes.bag_payload(dins[i // bags_per_lot], checks[i // bags_per_lot], product_code,
                                                f"B{i % bags_per_lot + 1:03d}"), f"MRN-{i + 1:07d}")

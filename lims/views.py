@@ -92,4 +92,17 @@ def inject_user():
             "idle_seconds": current_app.config["LIMS_SESSION_IDLE_MINUTES"] * 60}
 
 
+@bp.app_template_global()
+def page_url(**changes):
+    """This page's URL with its query arguments (a list's filters) kept and `changes` applied; a None drops one.
+    The pager (_ui.html) uses it for the next page's cursor, so a filtered list pages through its own rows."""
+    args = request.args.to_dict()
+    for name, value in changes.items():
+        if value is None:
+            args.pop(name, None)
+        else:
+            args[name] = value
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
 __all__ = ["bp", "login_required"]

@@ -4,7 +4,7 @@ import functools
 import json
 
 from flask import current_app
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, select, text, update
 
 from lims import barcodes, units
 from lims.audit import services as audit
@@ -17,7 +17,7 @@ from lims.extensions import db, insert_record
 from lims.lots import isbt
 from lims.lots.models import Lot
 from lims.studies import services as studies
-from lims.studies.models import Subject
+from lims.studies.models import Cohort, Subject
 from lims.timeutil import aware, utcnow
 
 # Scanned moves: event -> (states it may come from, roles that may do it). SPEC §10.
@@ -181,7 +181,18 @@ _BEDSIDE_VERIFIED = Bag.__table__.update().where(Bag.__table__.c.id == bindparam
 
 def near_misses(limit=50):
     return db.session.scalars(select(BedsideCheck).where(BedsideCheck.ok.is_(False))
-                              .order_by(BedsideCheck.at.desc()).limit(limit)).all()
+                              .order_by(BedsideCheck.at.desc(), BedsideCheck.id.desc()).limit(limit)).all()
+
+
+def near_misses_page(cursor=None, since=None, until=None, limit=50):
+    """Near misses newest first, a page at a time (paging.Page), in the period [since, until) when given."""
+    from lims.paging import keyset_page
+    query = select(BedsideCheck).where(BedsideCheck.ok.is_(False))
+    if since is not None:
+        query = query.where(BedsideCheck.at >= since)
+    if until is not None:
+        query = query.where(BedsideCheck.at < until)
+    return keyset_page(query, (BedsideCheck.at, BedsideCheck.id), cursor=cursor, limit=limit, descending=True)
 
 
 # --- infusion -------------------------------------------------------------------------------------------------
@@ -220,6 +231,10 @@ def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, r
     record_bag_event(nurse, bag, "bedside_verified", "infusing", bag.location, holder=nurse, at=started_at)
     record_bag_event(nurse, bag, "infusing", "infused", bag.location, holder=nurse, at=completed_at)
     bag.status = "infused"
+    bag.subject.infused_at = completed_at
+    # The cohort's count of subjects infused, incremented in SQL (two infusions at once both count).
+    db.session.execute(update(Cohort).where(Cohort.id == bag.subject.cohort_id)
+                       .values(infused_count=Cohort.infused_count + 1))
     infusion.signature = auth.record_signature(nurse, "administered", infusion)
     audit.record("infusion.recorded", infusion)
     db.session.commit()
@@ -237,11 +252,19 @@ def bags_in_status(*statuses, location=None):
     return db.session.scalars(query).all()
 
 
+_WARD_NAMES = text("""
+    WITH RECURSIVE ward(name) AS (
+        SELECT min(location) FROM custody_events WHERE event = 'received'
+        UNION ALL
+        SELECT (SELECT min(location) FROM custody_events WHERE event = 'received' AND location > ward.name)
+        FROM ward WHERE ward.name IS NOT NULL)
+    SELECT name FROM ward WHERE name IS NOT NULL""")
+
+
 def ward_names():
-    """Every place a bag has been received, for the ward picker."""
-    return db.session.scalars(select(CustodyEvent.location).where(CustodyEvent.event == "received",
-                                                                  CustodyEvent.location.is_not(None))
-                              .distinct().order_by(CustodyEvent.location)).all()
+    """Every place a bag has been received, for the ward picker. A skip scan of the index (event, location): one
+    index probe per ward, where a DISTINCT would read every bag ever received."""
+    return list(db.session.scalars(_WARD_NAMES))
 
 
 def get_bedside_check(check_id):
@@ -285,14 +308,23 @@ def bag_of(check):
 def recall_impact(lot):
     """Whom a held or recalled lot reached and what it now blocks: the subjects already infused (the people to
     notify, each with bag and infusion) and the bags not yet infused, which the lot's state stops at every move."""
+    return recall_impacts([lot])[lot.id]
+
+
+def recall_impacts(lots):
+    """recall_impact of many lots (a page of the recalls page) in two statements: their bags, their infusions."""
     from lims.doses.models import Bag
-    bags = db.session.scalars(select(Bag).where(Bag.lot_id == lot.id).order_by(Bag.id)).all()
+    ids = [lot.id for lot in lots]
+    bags = db.session.scalars(select(Bag).where(Bag.lot_id.in_(ids)).order_by(Bag.id)).all() if ids else []
     infusions = {i.bag_id: i for i in db.session.scalars(
         select(Infusion).where(Infusion.bag_id.in_([b.id for b in bags])))} if bags else {}
-    reached = [{"subject": b.subject, "bag": b, "infusion": infusions.get(b.id)}
-               for b in bags if b.status in ("infusing", "infused")]
-    blocked = [b for b in bags if b.status in BEFORE_INFUSING or b.status == "returned"]
-    return {"reached": reached, "blocked": blocked}
+    impacts = {i: {"reached": [], "blocked": []} for i in ids}
+    for b in bags:
+        if b.status in ("infusing", "infused"):
+            impacts[b.lot_id]["reached"].append({"subject": b.subject, "bag": b, "infusion": infusions.get(b.id)})
+        elif b.status in BEFORE_INFUSING or b.status == "returned":
+            impacts[b.lot_id]["blocked"].append(b)
+    return impacts
 
 
 def last_received_location(user):

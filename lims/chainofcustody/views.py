@@ -14,6 +14,7 @@ from lims.errors import LimsError
 from lims.lots import services as lots
 from lims.lots.schemas import DispositionRequestSchema
 from lims.pages import load_form, refused, site_time
+from lims.paging import period
 from lims.studies import services as studies
 from lims.timeutil import aware, local, site_zone, utcnow
 
@@ -273,8 +274,7 @@ def subject_trace_page(subject_id):
 
 # --- QA: near misses and recalls --------------------------------------------------------------------------------
 
-def _near_miss_rows(limit):
-    checks = services.near_misses(limit=limit)
+def _near_miss_rows(checks):
     codes = services.bag_codes([c.bag_id for c in checks])
     return [{"check": c, "bag_code": codes.get(c.bag_id), "failures": services.failures_of(c)} for c in checks]
 
@@ -282,21 +282,24 @@ def _near_miss_rows(limit):
 @bp.route("/near-misses")
 @roles_required("qa")
 def near_misses():
-    return _render("chainofcustody/near_misses.html", rows=_near_miss_rows(200))
+    since, until = period(request.args.get("since"), request.args.get("until"))
+    page = services.near_misses_page(cursor=request.args.get("cursor"), since=since, until=until)
+    return _render("chainofcustody/near_misses.html", rows=_near_miss_rows(page.rows), page=page,
+                   since=request.args.get("since"), until=request.args.get("until"))
 
 
-def _affected_lots():
+def _affected_lots(page_rows):
     """Each held or recalled lot with the disposition that put it there, whom it reached and what it blocks."""
-    affected = []
-    for lot in lots.lots_in_status("on_hold", "recalled"):
-        changes = [d for d in lots.dispositions(lot) if d.to_status == lot.status]
-        affected.append({"lot": lot, "disposition": changes[-1] if changes else None,
-                         **services.recall_impact(lot)})
-    return affected
+    put_there = lots.current_dispositions(page_rows)
+    impacts = services.recall_impacts(page_rows)
+    return [{"lot": lot, "disposition": put_there.get(lot.id), **impacts[lot.id]} for lot in page_rows]
 
 
 def _recall_context():
-    return {"affected": _affected_lots(), "recallable": lots.lots_in_status("released", "on_hold")}
+    affected = lots.lots_in_status_page(("on_hold", "recalled"), cursor=request.args.get("cursor"))
+    released = lots.lots_in_status_page(("released",), cursor=request.args.get("released_cursor"), limit=50)
+    return {"affected": _affected_lots(affected.rows), "affected_page": affected, "recallable": released.rows,
+            "released_page": released}
 
 
 @bp.route("/recalls")
@@ -351,8 +354,12 @@ def near_miss_text(row):
             f"{row['bag_code'] or row['check'].bag_scan}")
 
 
+QA_HOME_ROWS = 5
+
+
 def qa_dashboard(user):
-    near = _near_miss_rows(5)
+    near = _near_miss_rows(services.near_misses(limit=QA_HOME_ROWS))
+    affected = lots.lots_in_status_page(("on_hold", "recalled"), limit=QA_HOME_ROWS)
     return [
         {"role": "qa", "title": "Recent bedside near misses",
          "empty": "No bedside near miss has been recorded.",
@@ -366,5 +373,6 @@ def qa_dashboard(user):
                    "detail": (f"{len(a['reached'])} infused subject(s) to notify: "
                               + ", ".join(r["subject"].code for r in a["reached"])) if a["reached"]
                    else f"no subject infused; {len(a['blocked'])} bag(s) blocked",
-                   "href": f"/recalls#lot-{a['lot'].id}"} for a in _affected_lots()]},
+                   "href": f"/recalls#lot-{a['lot'].id}"} for a in _affected_lots(affected.rows)],
+         "more": affected.has_more, "more_href": "/recalls"},
     ]

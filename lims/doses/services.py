@@ -13,6 +13,7 @@ from lims.errors import Conflict, Invalid, NotFound, invalid
 from lims.extensions import db, locked_or_read
 from lims.lots import services as lots
 from lims.lots.models import Container
+from lims.paging import worklist
 from lims.studies import services as studies
 from lims.timeutil import aware, site_today, utcnow
 
@@ -177,11 +178,6 @@ def verify_dose(user, dose_id, signature, bag_scan, measured_volume, bag_entry=N
     return verification.verify_dose(user, dose_id, signature, bag_scan, measured_volume, bag_entry)
 
 
-def worklist():
-    return db.session.scalars(select(Dose).where(Dose.status.in_(("planned", "prepared", "verified")))
-                              .order_by(Dose.id)).all()
-
-
 def bag_payload(bag):
     return barcodes.bag_payload(bag.lot.din, bag.lot.check_character, bag.lot.product.code, bag.division)
 
@@ -211,37 +207,88 @@ def current_dose_for(subject):
                              .order_by(Dose.id.desc()).limit(1))
 
 
-def subjects_to_plan():
-    """Enrolled subjects with neither a current plan nor a bag in use: the first step of the pharmacy's work."""
+WORKLIST_LIMIT = 50  # rows a step of the pharmacy worklist shows; its count says how many wait in all
+IN_PHARMACY = ("verified", "returned")  # a verified bag waits in the pharmacy; a returned one is back and may go out
+
+
+def current_doses_for(subject_ids):
+    """{subject id: its current dose (the latest not superseded), with bag and lot} for a page of subjects, in one
+    statement and its bags' one, instead of one lookup per subject."""
+    from sqlalchemy.orm import selectinload
+    ids = list(subject_ids)
+    if not ids:
+        return {}
+    doses = db.session.scalars(select(Dose).where(Dose.subject_id.in_(ids), Dose.status != "superseded")
+                               .options(selectinload(Dose.bag)).order_by(Dose.id)).all()
+    return {d.subject_id: d for d in doses}  # the latest wins
+
+
+def subjects_to_plan(limit=WORKLIST_LIMIT):
+    """Enrolled subjects with neither a current plan nor a bag in use: the first step of the pharmacy's work.
+
+    Only subjects not yet infused are candidates (a partial index): a subject receives one dose, so the treated
+    ones, however many, are never read. Each row brings its study, cohort and weights in the same statements."""
+    from sqlalchemy import exists
+    from sqlalchemy.orm import selectinload
+
     from lims.studies.models import Subject
-    planned = select(Dose.subject_id).where(Dose.status == "planned")
-    dosed = select(Bag.subject_id).where(Bag.status.in_(ACTIVE_BAG))
-    return db.session.scalars(select(Subject).where(Subject.id.not_in(planned), Subject.id.not_in(dosed))
-                              .order_by(Subject.id)).all()
+    planned = exists().where(Dose.subject_id == Subject.id, Dose.status == "planned")
+    dosed = exists().where(Bag.subject_id == Subject.id, Bag.status.in_(ACTIVE_BAG))
+    query = (select(Subject).where(Subject.infused_at.is_(None), ~planned, ~dosed)
+             .options(selectinload(Subject.study), selectinload(Subject.weights)).order_by(Subject.id))
+    return worklist(query, limit)
 
 
-def plannable_lots():
-    """Released, unexpired lots with containers in storage, soonest expiry first: [(lot, containers in storage)]."""
+def plannable_lots(limit=20):
+    """Released, unexpired lots with containers in storage, soonest expiry first (first expiry, first out):
+    [(lot, containers in storage)], the `limit` a plan can choose from."""
+    from sqlalchemy import exists
+
     from lims.lots.models import Lot
+    stored = exists().where(Container.lot_id == Lot.id, Container.status == "in_storage")
+    released = db.session.scalars(select(Lot).where(Lot.status == "released", Lot.expires_on >= site_today(), stored)
+                                  .order_by(Lot.expires_on, Lot.id).limit(limit)).all()
+    if not released:
+        return []
     in_storage = dict(db.session.execute(select(Container.lot_id, func.count()).where(
-        Container.status == "in_storage").group_by(Container.lot_id)).all())
-    released = db.session.scalars(select(Lot).where(Lot.status == "released", Lot.expires_on >= site_today())
-                                  .order_by(Lot.expires_on, Lot.id)).all()
+        Container.lot_id.in_([lot.id for lot in released]), Container.status == "in_storage")
+        .group_by(Container.lot_id)).all())
     return [(lot, in_storage[lot.id]) for lot in released if in_storage.get(lot.id)]
 
 
-def doses_by_step():
-    """The pharmacy worklist: subjects to plan, then doses to prepare, label, verify and dispense. The label goes
-    on the bag before the second pharmacist's check, which scans it (SPEC §8)."""
-    def in_status(status):
-        return db.session.scalars(select(Dose).where(Dose.status == status).order_by(Dose.id)).all()
+def _doses_in(status, limit):
+    from sqlalchemy.orm import joinedload, selectinload
+    return worklist(select(Dose).where(Dose.status == status)
+                    .options(selectinload(Dose.bag), joinedload(Dose.prepared_by)).order_by(Dose.id), limit)
 
-    # A verified bag waits in the pharmacy until dispensed; a returned one is back there and may go out again.
-    in_pharmacy = [d for d in in_status("verified") if d.bag is not None and d.bag.status in ("verified", "returned")]
-    prepared = in_status("prepared")
-    return {"plan": subjects_to_plan(), "prepare": in_status("planned"),
-            "print": [d for d in prepared if d.bag.label_prints == 0],
-            "verify": [d for d in prepared if d.bag.label_prints > 0], "dispense": in_pharmacy}
+
+def _prepared(labelled, limit):
+    """Prepared doses whose bag's label is (or is not yet) printed: the label goes on the bag before the second
+    pharmacist's check, which scans it (SPEC §8)."""
+    from sqlalchemy.orm import contains_eager, joinedload
+    label = Bag.label_prints > 0 if labelled else Bag.label_prints == 0
+    query = (select(Dose).join(Bag, Bag.dose_id == Dose.id).where(Dose.status == "prepared", label)
+             .options(contains_eager(Dose.bag), joinedload(Dose.prepared_by)).order_by(Dose.id))
+    return worklist(query, limit)
+
+
+def _doses_with_bag_in_pharmacy(limit):
+    """Verified doses whose bag waits in the pharmacy, read from the bag's state (an index), so that the doses whose
+    bags went on to the ward and were infused, which stay `verified`, are never read."""
+    from sqlalchemy.orm import contains_eager
+    query = (select(Dose).join(Bag, Bag.dose_id == Dose.id)
+             .where(Bag.status.in_(IN_PHARMACY), Dose.status == "verified")
+             .options(contains_eager(Dose.bag)).order_by(Bag.expires_at, Bag.id))
+    return worklist(query, limit)
+
+
+def doses_by_step(limit=WORKLIST_LIMIT):
+    """The pharmacy worklist: subjects to plan, then doses to prepare, label, verify and dispense; each step its first
+    `limit` rows and how many wait (paging.Worklist). The label goes on the bag before the second pharmacist's check,
+    which scans it (SPEC §8)."""
+    return {"plan": subjects_to_plan(limit), "prepare": _doses_in("planned", limit),
+            "print": _prepared(False, limit), "verify": _prepared(True, limit),
+            "dispense": _doses_with_bag_in_pharmacy(limit)}
 
 
 def plan_inputs(dose):

@@ -262,11 +262,13 @@ def _dashboard_rows(steps, user):
     return rows
 
 
+HOME_ROWS = 5  # rows of each step on the home page; the counts and the Doses page give the rest
+
+
 def pharmacist_dashboard(user):
-    steps = services.doses_by_step()
+    steps = services.doses_by_step(limit=HOME_ROWS)
     return {"role": "pharmacist", "title": "Doses to plan, prepare, label, verify and dispense",
             "empty": "No dose work waits: every enrolled subject has a plan and every bag has left the pharmacy.",
-            "counts": [(title, len(steps[key])) for key, title in STEP_TITLES],
+            "counts": [(title, steps[key].total) for key, title in STEP_TITLES],
+            "more": sum(steps[key].more for key, _title in STEP_TITLES),
             "rows": _dashboard_rows(steps, user), "template": "doses/_dashboard.html"}
-
-

@@ -212,8 +212,9 @@ def _criterion(requirement, result):
             "met": bool(met) if met is not None else False, "missing": result is None}
 
 
-def evaluate(lot):
-    results = current_results(lot)
+def evaluate(lot, results=None):
+    """The lot against its specification; `results` are its current results when the caller read them already."""
+    results = current_results(lot) if results is None else results
     criteria = [_criterion(r, results.get(r.test)) for r in lot.spec.requirements]
     if any(c["missing"] for c in criteria):
         status = "fail" if any(not c["met"] and not c["missing"] for c in criteria) else "incomplete"
@@ -320,6 +321,64 @@ def all_lots(status=None):
     return db.session.scalars(query).all()
 
 
+def current_results_of(lots):
+    """{lot id: {test: valid result}} for many lots in one statement (a page of lots, each evaluated)."""
+    ids = [lot.id for lot in lots]
+    by_lot = {i: [] for i in ids}
+    if ids:
+        for r in db.session.scalars(select(QcResult).where(QcResult.lot_id.in_(ids)).order_by(QcResult.id)):
+            by_lot[r.lot_id].append(r)
+    current = {}
+    for lot_id, rows in by_lot.items():
+        superseded = {r.supersedes_id for r in rows if r.supersedes_id}
+        current[lot_id] = {r.test: r for r in rows if r.id not in superseded}
+    return current
+
+
+def evaluations(lots):
+    """{lot id: evaluation} for many lots, their results read in one statement."""
+    results = current_results_of(lots)
+    return {lot.id: evaluate(lot, results[lot.id]) for lot in lots}
+
+
+def lots_page(status=None, since=None, until=None, cursor=None, limit=50):
+    """One page of lots, newest first (paging.Page); `status` narrows to one status, since/until to the lots
+    manufactured in that period (dates, both included)."""
+    from lims.paging import keyset_page
+    query = select(Lot)
+    if status:
+        query = query.where(Lot.status == status)
+    if since:
+        query = query.where(Lot.manufactured_on >= since)
+    if until:
+        query = query.where(Lot.manufactured_on <= until)
+    return keyset_page(query, (Lot.id,), cursor=cursor, limit=limit, descending=True)
+
+
+def lots_in_status_page(statuses, cursor=None, limit=20):
+    """Lots in these statuses, newest first, a page at a time (paging.Page)."""
+    from lims.paging import keyset_page
+    return keyset_page(select(Lot).where(Lot.status.in_(statuses)), (Lot.id,), cursor=cursor, limit=limit,
+                       descending=True)
+
+
+def current_dispositions(lots):
+    """{lot id: the status change that put it where it is now} for many lots, in one statement."""
+    wanted = {lot.id: lot.status for lot in lots}
+    found = {}
+    if wanted:
+        for d in db.session.scalars(select(LotDisposition).where(LotDisposition.lot_id.in_(wanted))
+                                    .order_by(LotDisposition.id)):
+            if d.to_status == wanted[d.lot_id]:
+                found[d.lot_id] = d  # the latest wins
+    return found
+
+
+def recent_donors(limit=50):
+    """The donors a new lot is most likely for: the latest registered (the register form's choice)."""
+    return db.session.scalars(select(Donor).order_by(Donor.id.desc()).limit(limit)).all()
+
+
 def all_products():
     return db.session.scalars(select(Product).order_by(Product.code)).all()
 
@@ -351,16 +410,25 @@ def disposition_history(lot):
     return [{"disposition": d, "by": people.get(d.by_id)} for d in rows]
 
 
-def product_trend(product, tests=("viability", "cell_concentration")):
-    """Each lot of the product in order of manufacture, with its evaluation criterion for each trended test
-    (the valid result and whether it meets the lot's own specification; None where the spec has no such test)."""
-    lots = db.session.scalars(select(Lot).where(Lot.product_id == product.id)
-                              .order_by(Lot.manufactured_on, Lot.id)).all()
-    trend = []
-    for lot in lots:
-        criteria = {c["test"]: c for c in evaluate(lot)["criteria"]}
-        trend.append({"lot": lot, **{test: criteria.get(test) for test in tests}})
-    return trend
+def product_trend(product, tests=("viability", "cell_concentration"), cursor=None, since=None, until=None,
+                  limit=50):
+    """A page of the product's lots, the latest manufactured first (paging.Page of rows: the lot with its evaluation
+    criterion for each trended test: the valid result and whether it meets the lot's own specification, None where
+    the spec has no such test). `cursor` reads the lots before; since/until narrow to a manufacture period."""
+    from lims.paging import keyset_page
+    query = select(Lot).where(Lot.product_id == product.id)
+    if since:
+        query = query.where(Lot.manufactured_on >= since)
+    if until:
+        query = query.where(Lot.manufactured_on <= until)
+    page = keyset_page(query, (Lot.manufactured_on, Lot.id), cursor=cursor, limit=limit, descending=True)
+    evaluated = evaluations(page.rows)
+    rows = []
+    for lot in page.rows:
+        criteria = {c["test"]: c for c in evaluated[lot.id]["criteria"]}
+        rows.append({"lot": lot, **{test: criteria.get(test) for test in tests}})
+    page.rows = rows
+    return page
 
 
 def qc_outside_spec(since):
@@ -369,9 +437,10 @@ def qc_outside_spec(since):
                               .where(QcResult.recorded_at >= since, Lot.status.notin_(("rejected", "recalled")))
                               .distinct().order_by(Lot.id)).all()
     found = []
+    current = current_results_of(lots)
     for lot in lots:
-        results = current_results(lot)
-        for c in evaluate(lot)["criteria"]:
+        results = current[lot.id]
+        for c in evaluate(lot, results)["criteria"]:
             result = results.get(c["test"])
             if result is not None and not c["met"] and aware(result.recorded_at) >= since:
                 found.append({"lot": lot, "criterion": c, "result": result})
@@ -380,11 +449,9 @@ def qc_outside_spec(since):
 
 def holds():
     """Lots on hold, each with the disposition that put it there (automatic when a late QC result failed)."""
-    found = []
-    for lot in lots_in_status("on_hold"):
-        held = [d for d in dispositions(lot) if d.to_status == "on_hold"]
-        found.append({"lot": lot, "hold": held[-1] if held else None})
-    return found
+    held = lots_in_status("on_hold")
+    put_there = current_dispositions(held)
+    return [{"lot": lot, "hold": put_there.get(lot.id)} for lot in held]
 
 
 def requirement_text(requirement):

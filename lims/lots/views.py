@@ -14,6 +14,7 @@ from lims.errors import LimsError, invalid
 from lims.lots import chart, schemas, services
 from lims.lots.models import ELIGIBILITY, LOT_STATUSES
 from lims.pages import load_form, refused
+from lims.paging import dates
 from lims.timeutil import utcnow
 
 bp = Blueprint("lots_pages", __name__, template_folder="templates")
@@ -64,12 +65,15 @@ def _list_context():
     status = request.args.get("status") or None
     if status is not None and status not in LOT_STATUSES:
         raise invalid("status", f"choose one of {', '.join(LOT_STATUSES)}")
-    lots = services.all_lots(status)
-    return {"lots": [{"lot": lot, "evaluation": services.evaluate(lot)["status"]} for lot in lots],
+    since, until = dates(request.args.get("since"), request.args.get("until"))
+    page = services.lots_page(status, since, until, cursor=request.args.get("cursor"))
+    evaluations = services.evaluations(page.rows)
+    return {"lots": [{"lot": lot, "evaluation": evaluations[lot.id]["status"]} for lot in page.rows],
+            "page": page, "since": request.args.get("since"), "until": request.args.get("until"),
             "status": status, "default_dmso": services.DEFAULT_DMSO_FRACTION,
             "status_options": [("", "every status")] + [(s, s.replace("_", " ")) for s in LOT_STATUSES],
             "product_options": [(p.code, f"{p.code} — {p.name}") for p in services.all_products()],
-            "donor_options": [(d.id, f"{d.code} ({d.eligibility})") for d in services.all_donors()],
+            "donor_options": [(d.id, f"{d.code} ({d.eligibility})") for d in services.recent_donors()],
             "eligibility_options": [(e, e) for e in ELIGIBILITY]}
 
 
@@ -199,13 +203,15 @@ for _action in services.TRANSITIONS:
 # --- QA's release queue ------------------------------------------------------------------------------------------
 
 def _queue_context():
+    quarantined, holds = services.lots_in_status("quarantine"), services.holds()
+    evaluated = services.evaluations(quarantined + [h["lot"] for h in holds])
+
     def row(lot):
-        evaluation = services.evaluate(lot)
+        evaluation = evaluated[lot.id]
         return {"lot": lot, "evaluation": evaluation["status"],
                 "blockers": services.release_blockers(lot, evaluation)}
 
-    return {"queue": [row(lot) for lot in services.lots_in_status("quarantine")],
-            "holds": [{**row(h["lot"]), "hold": h["hold"]} for h in services.holds()]}
+    return {"queue": [row(lot) for lot in quarantined], "holds": [{**row(h["lot"]), "hold": h["hold"]} for h in holds]}
 
 
 @bp.route("/lots/release-queue")
@@ -239,7 +245,9 @@ def _points(trend, test, scale=1.0):
 @login_required
 def product_page(code):
     product = services.product_by_code(code)
-    trend = services.product_trend(product)
+    since, until = dates(request.args.get("since"), request.args.get("until"))
+    page = services.product_trend(product, cursor=request.args.get("cursor"), since=since, until=until)
+    trend = list(reversed(page.rows))  # the chart and its table read in order of manufacture
     try:
         spec = services.spec_in_force()
         limits = {r.test: r for r in spec.requirements}
@@ -254,7 +262,8 @@ def product_page(code):
                                 "10⁶ cell/mL", _points(trend, "cell_concentration", 1e6),
                                 _limit(limits.get("cell_concentration"), 1e6))},
     ]
-    return render_template("lots/product.html", product=product, trend=trend, charts=charts, spec=spec)
+    return render_template("lots/product.html", product=product, trend=trend, charts=charts, spec=spec, page=page,
+                           since=request.args.get("since"), until=request.args.get("until"))
 
 
 # --- dashboards (lims.dashboard) ---------------------------------------------------------------------------------
@@ -273,14 +282,16 @@ def _section(role, title, lists):
 def technician_dashboard(user):
     since = utcnow() - dt.timedelta(days=ATTENTION_DAYS)
     waiting, complete = [], []
-    for lot in services.lots_in_status("quarantine"):
-        missing = services.missing_tests(lot)
+    quarantined = services.lots_in_status("quarantine")
+    evaluated = services.evaluations(quarantined)
+    for lot in quarantined:
+        missing = [c["test"] for c in evaluated[lot.id]["criteria"] if c["missing"]]
         if missing:
             waiting.append({"lot": lot, **_naming(lot, lot.product.name), "href": f"/lots/{lot.id}#qc",
                             "detail": f"{len(missing)} QC result(s) missing: {', '.join(missing)}"})
         else:  # nothing left for the bench: the lot is QA's now, and says so rather than sitting under "QC"
             complete.append({"lot": lot, **_naming(lot, lot.product.name), "href": f"/lots/{lot.id}",
-                             "detail": f"every QC result recorded; evaluation {services.evaluate(lot)['status']}"})
+                             "detail": f"every QC result recorded; evaluation {evaluated[lot.id]['status']}"})
     attention = [{"lot": f["lot"], **_naming(f["lot"], f"{f['criterion']['test']} "
                                                        f"{shown(f['criterion']['result'])}"),
                   "detail": f"needs {f['criterion']['requirement']}; lot {f['lot'].status.replace('_', ' ')}",
@@ -296,8 +307,10 @@ def technician_dashboard(user):
 
 def qa_dashboard(user):
     queue = []
-    for lot in services.lots_in_status("quarantine"):
-        evaluation = services.evaluate(lot)
+    quarantined = services.lots_in_status("quarantine")
+    evaluated = services.evaluations(quarantined)
+    for lot in quarantined:
+        evaluation = evaluated[lot.id]
         blockers = services.release_blockers(lot, evaluation)
         queue.append({"lot": lot, **_naming(lot, lot.product.name),
                       "detail": f"evaluation {evaluation['status']}; "

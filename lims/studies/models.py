@@ -49,6 +49,10 @@ class Cohort(db.Model):
     name: Mapped[str] = mapped_column(String(64), nullable=False)
     dose_cells_per_kg: Mapped[float] = mapped_column(Float, nullable=False)
     size: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Kept by enrol_subject (under the cohort's row lock) and record_infusion (an atomic increment), so that drawing
+    # the escalation reads the cohort rows, not every subject a large study ever enrolled (SPEC §15).
+    enrolled_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    infused_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     study = relationship("Study", back_populates="cohorts")
     # Read when a study's cohorts are shown (four rows), not on every scan that loads a subject's cohort.
@@ -94,6 +98,9 @@ class Subject(db.Model):
     wristband: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     enrolled_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     enrolled_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    # When the subject's dose was infused (set with the infusion record): a subject receives one dose, so the
+    # pharmacy's "to plan" list reads only subjects without it (a partial index), however many were ever treated.
+    infused_at = mapped_column(UTCDateTime, nullable=True)
 
     # Loaded when asked for: a subject is read on every scan, and the study would bring its cohorts and reviews.
     study = relationship("Study")

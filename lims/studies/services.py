@@ -26,15 +26,21 @@ def create_study(code, title, escalation, cohorts, weight_cap=None):
     return study
 
 
+def _with_cohorts():
+    # A study is shown with its cohorts and their reviews: read together, not one review per cohort.
+    from sqlalchemy.orm import selectinload
+    return selectinload(Study.cohorts).selectinload(Cohort.review)
+
+
 def get_study(study_id):
-    study = db.session.get(Study, study_id)
+    study = db.session.get(Study, study_id, options=[_with_cohorts()])
     if study is None:
         raise NotFound(f"no study {study_id}", code="study_not_found")
     return study
 
 
 def list_studies():
-    return db.session.scalars(select(Study).order_by(Study.id)).all()
+    return db.session.scalars(select(Study).options(_with_cohorts()).order_by(Study.id)).all()
 
 
 def cohort_by_name(study, name, lock=False):
@@ -46,13 +52,9 @@ def cohort_by_name(study, name, lock=False):
 
 
 def _counts(study):
-    from lims.doses.models import Bag
-    enrolled = dict(db.session.execute(
-        select(Subject.cohort_id, func.count()).where(Subject.study_id == study.id).group_by(Subject.cohort_id)).all())
-    infused = dict(db.session.execute(
-        select(Subject.cohort_id, func.count(func.distinct(Bag.subject_id))).join(Bag, Bag.subject_id == Subject.id)
-        .where(Subject.study_id == study.id, Bag.status == "infused").group_by(Subject.cohort_id)).all())
-    return enrolled, infused
+    """Enrolled and infused subjects of each cohort, from the cohorts' own counters (no statement: the study's
+    cohorts are loaded with it)."""
+    return ({c.id: c.enrolled_count for c in study.cohorts}, {c.id: c.infused_count for c in study.cohorts})
 
 
 def cohort_states(study):
@@ -104,6 +106,7 @@ def enrol_subject(user, study_id, code, wristband, cohort_name, weight, weighed_
         raise Conflict(f"subject {code} is already enrolled in {study.code}", code="subject_exists")
     subject = Subject(study=study, cohort=cohort, code=code, wristband=wristband, enrolled_by_id=user.id)
     db.session.add(subject)
+    cohort.enrolled_count = Cohort.enrolled_count + 1  # in SQL: the row is locked, the count cannot be stale
     audit.record("subject.enrolled", subject)
     _add_weight(user, subject, weight, weighed_on)
     db.session.commit()
@@ -171,5 +174,28 @@ def sign_safety_review(user, study_id, cohort_name, signature, decision="proceed
 # --- reads for the investigator's pages ------------------------------------------------------------------------
 
 def subjects_in(study):
-    """The study's subjects in enrolment order."""
+    """The study's subjects in enrolment order (every one: for exports and tests, not for a page)."""
     return db.session.scalars(select(Subject).where(Subject.study_id == study.id).order_by(Subject.id)).all()
+
+
+SUBJECT_STAGES = ("awaiting_infusion", "infused")
+
+
+def subjects_page(study, cursor=None, cohort_id=None, stage=None, since=None, until=None, limit=50):
+    """One page of the study's subjects in enrolment order (paging.Page), each with its weights; filtered by cohort,
+    by stage (awaiting infusion or infused) and by enrolment period ([since, until) in UTC)."""
+    from sqlalchemy.orm import selectinload
+
+    from lims.paging import keyset_page
+    query = select(Subject).where(Subject.study_id == study.id).options(selectinload(Subject.weights))
+    if cohort_id is not None:
+        query = query.where(Subject.cohort_id == cohort_id)
+    if stage == "infused":
+        query = query.where(Subject.infused_at.is_not(None))
+    elif stage == "awaiting_infusion":
+        query = query.where(Subject.infused_at.is_(None))
+    if since is not None:
+        query = query.where(Subject.enrolled_at >= since)
+    if until is not None:
+        query = query.where(Subject.enrolled_at < until)
+    return keyset_page(query, (Subject.id,), cursor=cursor, limit=limit)

@@ -6,9 +6,10 @@ from lims.auth.access import current_user, login_required, roles_required
 from lims.chainofcustody import services as custody
 from lims.doses import services as doses
 from lims.doses.views import figure
-from lims.errors import LimsError
+from lims.errors import LimsError, invalid
 from lims.lots import services as lots
 from lims.pages import load_form, refused
+from lims.paging import period
 from lims.studies import schemas, services
 from lims.studies.chart import enrolment_chart
 from lims.timeutil import site_today
@@ -68,14 +69,31 @@ def study_list():
     return render_template("studies/index.html", studies=studies, figure=figure)
 
 
+def _subject_filters(study):
+    """The subject list's filters from the query: cohort (by name), stage, enrolment period; a bad one is 422."""
+    args = request.args
+    cohort_name, stage = args.get("cohort") or None, args.get("stage") or None
+    cohort = services.cohort_by_name(study, cohort_name) if cohort_name else None
+    if stage is not None and stage not in services.SUBJECT_STAGES:
+        raise invalid("stage", f"choose one of {', '.join(services.SUBJECT_STAGES)}")
+    since, until = period(args.get("since"), args.get("until"))
+    return {"cohort_id": cohort.id if cohort else None, "stage": stage, "since": since, "until": until}, \
+        {"cohort": cohort_name, "stage": stage, "since": args.get("since"), "until": args.get("until")}
+
+
 def _study_context(study_id):
     study = services.get_study(study_id)
     states = explained_states(study)
-    subjects = [(s, doses.current_dose_for(s)) for s in services.subjects_in(study)]
+    filters, shown = _subject_filters(study)
+    page = services.subjects_page(study, cursor=request.args.get("cursor"), **filters)
+    current = doses.current_doses_for(s.id for s in page.rows)
     return {"study": study, "states": states, "rule": escalation_rule(study), "chart": enrolment_chart(states),
             "open_cohorts": [s for s in states if s["status"] == "open"],
             "awaiting_review": [s for s in states if s["status"] == "awaiting_review"],
-            "subjects": subjects, "today": site_today().isoformat(), "figure": figure}
+            "subjects": [(s, current.get(s.id)) for s in page.rows], "subject_page": page,
+            "enrolled_total": sum(s["enrolled"] for s in states), "subject_filters": shown,
+            "stage_options": [("", "every stage"), ("awaiting_infusion", "awaiting infusion"), ("infused", "infused")],
+            "today": site_today().isoformat(), "figure": figure}
 
 
 def _refuse_on_study_page(error, study_id, action, cohort=None):
