@@ -158,7 +158,7 @@ def seed_live_work(api):
     # (one of them with a near miss), 2 more near misses on the same bag.
     stages = ["plan"] * 3 + ["planned"] * 2 + ["prepared", "verified", "labelled", "dispensed", "received",
                                                "received", "received"]
-    for subject, stage in zip(subjects, stages):
+    for subject, stage in zip(subjects, stages, strict=True):
         if stage == "plan":
             continue
         dose = api("POST", "/doses", {"subject_id": subject["id"], "lot_id": released["id"]}, as_="pharm1")
@@ -202,8 +202,9 @@ def records(rng):
         "lot": [rng.randint(3, n_lots - 2) for _ in range(10)],
         "subject": [rng.randint(1, n_subjects - 12) for _ in range(10)],
     }
-    history["bag"] = many("SELECT code FROM bags WHERE subject_id IN (%s)" % ",".join(map(str, history["subject"])))
-    history["dose"] = many("SELECT id FROM doses WHERE subject_id IN (%s)" % ",".join(map(str, history["subject"])))
+    chosen = ",".join(map(str, history["subject"]))
+    history["bag"] = many(f"SELECT code FROM bags WHERE subject_id IN ({chosen})")
+    history["dose"] = many(f"SELECT id FROM doses WHERE subject_id IN ({chosen})")
     live = {
         "study_history": one("SELECT id FROM studies WHERE code = 'BENCH-1'"),
         "study_live": one("SELECT id FROM studies WHERE code = 'LIVE-1'"),
@@ -295,7 +296,7 @@ def measure(sites, samples):
     for n, (role, name, _paths) in enumerate(table):
         figures = {s.events: ([], []) for s in sites}
         for i in range(samples + 2):
-            for site, site_pages in zip(sites, per_site):
+            for site, site_pages in zip(sites, per_site, strict=True):
                 paths = site_pages[n][2]
                 ms, size = site.get(role, paths[i % len(paths)])
                 if i >= 2:  # the first two warm caches and statement caches

@@ -108,7 +108,8 @@ def keyset_page(query, key, cursor=None, limit=DEFAULT_LIMIT, descending=False, 
     if cursor:
         position = decode_cursor(cursor, len(key))
         # Each value bound as its column's type (a stored time goes through UTCDateTime, as the column does).
-        row_value, after = tuple_(*key), tuple_(*(bindparam(None, v, type_=c.type) for c, v in zip(key, position)))
+        after = tuple_(*(bindparam(None, v, type_=c.type) for c, v in zip(key, position, strict=True)))
+        row_value = tuple_(*key)
         query = query.where(row_value < after if descending else row_value > after)
     query = query.order_by(*(c.desc() if descending else c.asc() for c in key)).limit(limit + 1)
     rows = (db.session.scalars(query) if scalars else db.session.execute(query)).all()

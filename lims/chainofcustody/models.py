@@ -101,3 +101,9 @@ class Infusion(db.Model):
         return {"bag_id": self.bag_id, "subject_id": self.subject_id, "started_at": self.started_at,
                 "completed_at": self.completed_at, "volume_infused_ml": self.volume_infused_ml,
                 "reactions": self.reactions}
+
+
+# The pages' lists (migration 0007, SPEC §15).
+Index("ix_bedside_checks_ok_at", BedsideCheck.ok, BedsideCheck.at, BedsideCheck.id)
+Index("ix_custody_events_event_location", CustodyEvent.event, CustodyEvent.location)
+Index("ix_custody_events_actor_event_at", CustodyEvent.actor_id, CustodyEvent.event, CustodyEvent.at, CustodyEvent.id)

@@ -1,5 +1,5 @@
 """Dose plans, their preparation into bags and the containers each bag drew from (SPEC §7, §8)."""
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims import units
@@ -139,3 +139,9 @@ class DoseVerification(db.Model):
                 "bag_entry": self.bag_entry, "scanned_bag_code": self.scanned_bag_code,
                 "measured_volume_ml": self.measured_volume_ml, "planned_volume_ml": self.planned_volume_ml,
                 "ok": self.ok, "failures": self.failures}
+
+
+# The pages' lists, worklists and searches (migration 0007, SPEC §15).
+Index("ix_doses_subject_status", Dose.subject_id, Dose.status, Dose.id)
+Index("ix_bags_status_expires", Bag.status, Bag.expires_at, Bag.id)
+Index("ix_bags_code_pattern", Bag.code, postgresql_ops={"code": "varchar_pattern_ops"})

@@ -1,6 +1,6 @@
 """Donors, products, lots with ISBT 128 DINs, containers, QC results and versioned release specifications
 (SPEC §3, §5)."""
-from sqlalchemy import (CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint)
+from sqlalchemy import (CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims import units
@@ -221,3 +221,14 @@ class LotDisposition(db.Model):
     def audit_dict(self):
         return {"lot_id": self.lot_id, "from": self.from_status, "to": self.to_status, "reason": self.reason,
                 "automatic": self.automatic}
+
+
+# The pages' lists, worklists and searches (migration 0007, SPEC §15).
+Index("ix_lots_status_id", Lot.status, Lot.id)
+Index("ix_lots_manufactured_on_id", Lot.manufactured_on, Lot.id)
+Index("ix_lots_product_manufactured", Lot.product_id, Lot.manufactured_on, Lot.id)
+Index("ix_lots_status_expires", Lot.status, Lot.expires_on, Lot.id)
+Index("ix_lots_din_pattern", Lot.din, postgresql_ops={"din": "varchar_pattern_ops"})
+Index("ix_containers_lot_status", Container.lot_id, Container.status)
+Index("ix_lot_dispositions_lot_to", LotDisposition.lot_id, LotDisposition.to_status, LotDisposition.id)
+Index("ix_qc_results_recorded_at", QcResult.recorded_at)

@@ -1,5 +1,5 @@
 """Studies, ordered dose cohorts, safety reviews, subjects and their dated weights (SPEC §6)."""
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims import units
@@ -134,3 +134,13 @@ class SubjectWeight(db.Model):
     def audit_dict(self):
         return {"subject_id": self.subject_id, "weight_kg": self.weight_kg, "entered": self.entered,
                 "weighed_on": self.weighed_on}
+
+
+# The pages' lists, worklists and searches (migration 0007, SPEC §15).
+Index("ix_subjects_awaiting_infusion", Subject.id, postgresql_where=text("infused_at IS NULL"),
+      sqlite_where=text("infused_at IS NULL"))
+Index("ix_subjects_study_id", Subject.study_id, Subject.id)
+Index("ix_subjects_study_cohort", Subject.study_id, Subject.cohort_id, Subject.id)
+Index("ix_subjects_code", Subject.code)
+Index("ix_subjects_code_pattern", Subject.code, postgresql_ops={"code": "varchar_pattern_ops"})
+Index("ix_subjects_wristband_pattern", Subject.wristband, postgresql_ops={"wristband": "varchar_pattern_ops"})

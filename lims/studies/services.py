@@ -1,5 +1,5 @@
 """Studies, cohorts and their escalation gates, enrolment and weights (SPEC §6)."""
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from lims import units
 from lims.audit import services as audit

@@ -41,7 +41,8 @@ INDEXES = (
     ("ix_custody_events_actor_event_at", "custody_events", ["actor_id", "event", "at", "id"]),
 )
 # Prefix search ("W1234 26 0001…"): PostgreSQL's LIKE 'x%' uses a btree only with the pattern operator class unless
-# the database's collation is C; SQLite's GLOB uses the unique indexes the columns already have.
+# the database's collation is C. On SQLite (GLOB) the column's own index would serve, and this one is a plain copy:
+# one schema on both databases, as the models describe it.
 PATTERN_INDEXES = (
     ("ix_lots_din_pattern", "lots", "din"),
     ("ix_bags_code_pattern", "bags", "code"),
@@ -70,15 +71,13 @@ def upgrade():
                     postgresql_where=sa.text("infused_at IS NULL"), sqlite_where=sa.text("infused_at IS NULL"))
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
-    if op.get_bind().dialect.name == "postgresql":
-        for name, table, column in PATTERN_INDEXES:
-            op.execute(f"CREATE INDEX {name} ON {table} ({column} varchar_pattern_ops)")
+    for name, table, column in PATTERN_INDEXES:
+        op.create_index(name, table, [column], postgresql_ops={column: "varchar_pattern_ops"})
 
 
 def downgrade():
-    if op.get_bind().dialect.name == "postgresql":
-        for name, _table, _column in PATTERN_INDEXES:
-            op.execute(f"DROP INDEX {name}")
+    for name, table, _column in PATTERN_INDEXES:
+        op.drop_index(name, table_name=table)
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     op.drop_index("ix_subjects_awaiting_infusion", table_name="subjects")

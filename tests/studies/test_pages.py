@@ -101,7 +101,7 @@ def test_enrol_through_the_page(inv, study):
 def test_enrol_form_offers_only_open_cohorts(inv, study):
     body = inv.get(f"/studies/{study['id']}").get_data(as_text=True)
     start = body.index(f'action="/studies/{study["id"]}/subjects"')
-    form = body[start:body.index("</form>", start)]  # the enrol form alone (the subject list's filter names every cohort)
+    form = body[start:body.index("</form>", start)]  # the enrol form alone: the subject filter names every cohort
     assert '<option value="Tier 1"' in form and '<option value="Tier 2"' not in form
     assert ">Tier 1 — 5 × 10⁵ cell/kg, 5 place(s) left</option>" in form
     assert '<div class="span-2"><label for="f-cohort">Cohort</label>' in form  # room for the whole choice
