@@ -154,9 +154,10 @@ def seed_live_work(api):
                                           "cohort": "Expansion", "weight": "160 lb",
                                           "weighed_on": (today - dt.timedelta(days=1)).isoformat()}, as_="inv")
                 for n in range(1, 13)]
-    # 3 to plan, 2 planned, 1 prepared, 1 verified (to label), 1 labelled (to dispense), 1 dispensed, 2 on the ward
-    # (one of them with a near miss), 2 more near misses on the same bag.
-    stages = ["plan"] * 3 + ["planned"] * 2 + ["prepared", "verified", "labelled", "dispensed", "received",
+    # 3 to plan, 2 planned, 1 prepared (to label), 1 labelled (to verify), 1 verified (to dispense), 1 dispensed,
+    # 3 on the ward
+    # (three near misses on the last one).
+    stages = ["plan"] * 3 + ["planned"] * 2 + ["prepared", "labelled", "verified", "dispensed", "received",
                                                "received", "received"]
     for subject, stage in zip(subjects, stages, strict=True):
         if stage == "plan":
@@ -164,16 +165,19 @@ def seed_live_work(api):
         dose = api("POST", "/doses", {"subject_id": subject["id"], "lot_id": released["id"]}, as_="pharm1")
         if stage == "planned":
             continue
-        bag = api("POST", f"/doses/{dose['id']}/prepare", {"signature": SIG}, as_="pharm1")["bag"]
+        prepared = api("POST", f"/doses/{dose['id']}/prepare", {"signature": SIG}, as_="pharm1")
+        bag = prepared["bag"]
         if stage == "prepared":
-            continue
-        api("POST", f"/doses/{dose['id']}/verify", {"signature": SIG}, as_="pharm2")
-        if stage == "verified":
             continue
         r = api.client.get(f"/api/v1/bags/{bag['code']}/label.pdf",
                            headers={"Authorization": f"Bearer {api.tokens['pharm1']}"})
         assert r.status_code == 200, r.status_code
         if stage == "labelled":
+            continue
+        api("POST", f"/doses/{dose['id']}/verify", {"signature": SIG, "bag": bag["scan"],
+                                                    "measured_volume": f"{prepared['volume']['value']} mL"},
+            as_="pharm2")
+        if stage == "verified":
             continue
         api("POST", "/custody/events", {"bag": bag["scan"], "event": "dispensed", "location": "Research pharmacy"},
             as_="pharm1")

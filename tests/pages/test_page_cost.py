@@ -9,8 +9,8 @@ from sqlalchemy import event
 
 from lims.extensions import db
 from tests.studies.test_studies import infuse
-from tests.support import (bedside, enrol, expansion_study, label, make_lot, planned_dose, received_bag, released_lot,
-                           signed_in, verified_bag)
+from tests.support import (bedside, enrol, expansion_study, labelled_dose, make_lot, planned_dose, prepared_dose,
+                           received_bag, released_lot, signed_in, verified_bag)
 
 CEILING = 30  # no page needs more statements than this, whatever it shows
 
@@ -57,9 +57,9 @@ class Site:
 def site(api):
     site = Site(api)
     site.grow(infused=1, planned=1, to_plan=1)
-    verified_bag(api, site.subject()["id"], site.lot["id"])  # waits for its label
-    labelled = verified_bag(api, site.subject()["id"], site.lot["id"])
-    assert label(api, labelled["code"]).status_code == 200  # waits to be dispensed
+    prepared_dose(api, site.subject()["id"], site.lot["id"])  # waits for its label
+    labelled_dose(api, site.subject()["id"], site.lot["id"])  # waits for the second pharmacist's check
+    verified_bag(api, site.subject()["id"], site.lot["id"])  # labelled and verified: waits to be dispensed
     on_ward = received_bag(api, site.subject()["id"], site.lot["id"])
     assert bedside(api, on_ward["scan"], "MRN-S-001").status_code == 409  # another subject's wristband: a near miss
     return site
@@ -102,13 +102,13 @@ def test_a_search_sends_as_many_statements_for_any_subject(app, api, site):
 
 def test_infused_doses_leave_the_pharmacy_worklist(app, api, site):
     """A dose stays `verified` after its bag is infused: the worklist reads the bag's state, so the infused dose is
-    in no step, while the bags still in the pharmacy are."""
+    in no step, while the bags still in the pharmacy (to label, to verify, to dispense) are."""
     from sqlalchemy import select
 
     from lims.doses.models import Bag, Dose
     from lims.studies.models import Subject
     infused = db.session.scalar(select(Dose.id).join(Subject).where(Subject.code == "S-001"))
-    waiting = db.session.scalars(select(Bag.dose_id).where(Bag.status == "verified")).all()
+    waiting = db.session.scalars(select(Bag.dose_id).where(Bag.status.in_(("prepared", "verified")))).all()
     page = signed_in(app, "pharm1").get("/doses").get_data(as_text=True)
     assert f'href="/doses/{infused}"' not in page
-    assert len(waiting) == 2 and all(f'href="/doses/{d}"' in page for d in waiting)
+    assert len(waiting) == 3 and all(f'href="/doses/{d}"' in page for d in waiting)
