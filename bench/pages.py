@@ -70,7 +70,17 @@ def seeded(kind, url):
                 row = conn.execute("SELECT v FROM bench_meta WHERE k = 'seeded'").fetchone()
     except (sqlite3.Error, psycopg.Error):
         return None
-    return json.loads(row[0]) if row else None
+    kept = json.loads(row[0]) if row else None
+    # A history seeded under other migrations (another schema, other seeded data) is seeded again.
+    return kept if kept and kept.get("schema") == schema_fingerprint() else None
+
+
+def schema_fingerprint():
+    import hashlib
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "migrations" / "versions").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def drop(kind, url):
@@ -122,6 +132,7 @@ def seed(kind, url, events):
         db.session.execute(text("CREATE TABLE bench_meta (k VARCHAR(32) PRIMARY KEY, v TEXT)"))
         db.session.execute(text("INSERT INTO bench_meta VALUES ('seeded', :v)"),
                            {"v": json.dumps({"events": n_bags * len(WALK), "bags": n_bags,
+                                             "schema": schema_fingerprint(),
                                              "at": dt.datetime.now(dt.timezone.utc).isoformat()})})
         db.session.commit()
         print(f"seeded in {time.perf_counter() - started:.0f} s")
