@@ -5,7 +5,7 @@ import json
 from marshmallow import ValidationError, fields, post_load, validate
 
 from lims.audit.query import AuditFilter
-from lims.schemas import StrictSchema
+from lims.schemas import StrictSchema, identifier
 from lims.timeutil import UTC, site_zone
 
 
@@ -38,13 +38,13 @@ class PeriodBound(fields.Field):
 
 
 def _name(max_length):
-    return fields.String(validate=validate.Length(min=1, max=max_length))
+    return identifier(max_length)
 
 
 class AuditFilterSchema(StrictSchema):
     entity = _name(32)
     entity_id = _name(64)
-    record = fields.String(validate=validate.Length(min=1, max=64), metadata={
+    record = identifier(64, metadata={
         "description": "a lot number, bag or container code, or subject code, found as a person types it"})
     actor = _name(64)
     action = fields.String(validate=validate.Regexp(r"^[a-z_]+(\.[a-z_.]*\*?)?$", error="an action such as "
