@@ -8,9 +8,13 @@ Path ids are either generated or those of real records (a released lot, a study,
 and a generated signature carries the right password, so the fuzz reaches the services rather than stopping at 404
 or 401. Bounded: LIMS_FUZZ_EXAMPLES per operation and mode (default 20), derandomised so CI is repeatable;
 LIMS_FUZZ_EXAMPLES=500 LIMS_FUZZ_RANDOM=1 runs a longer, fresh campaign by hand.
+
+The stateful phase (issue 14) chains the calls through the links schemathesis infers between operations (a created
+lot's id into its QC, evaluation and trace): LIMS_FUZZ_SCENARIOS scenarios (default 10) of at most 8 steps each.
 """
 import logging
 import os
+import shutil
 import re
 from contextlib import contextmanager
 
@@ -26,6 +30,7 @@ from lims.extensions import db
 from tests.support import PASSWORD, enrol, expansion_study, make_study, planned_dose, received_bag, released_lot
 
 EXAMPLES = int(os.environ.get("LIMS_FUZZ_EXAMPLES", "20"))
+SCENARIOS = int(os.environ.get("LIMS_FUZZ_SCENARIOS", "10"))
 RANDOM = os.environ.get("LIMS_FUZZ_RANDOM") == "1"
 EVERY_ROLE = ["technician", "qa", "investigator", "pharmacist", "nurse"]
 
@@ -133,3 +138,93 @@ def test_fuzzing_every_api_route_finds_no_server_error_and_no_schema_violation(a
                 finally:
                     db.session.remove()
     assert not found, f"{len(found)} operation(s) misbehaved under fuzzing:\n\n" + "\n\n".join(found)
+
+
+class SeededDatabase:
+    """The seeded records, put back before every stateful scenario: a scenario's steps depend on what the database
+    answers, and Hypothesis requires the same steps to meet the same answers each time it draws them."""
+
+    def __init__(self, database):
+        self.database = database
+        db.session.remove()
+        db.engine.dispose()
+        if database.is_postgresql:
+            from tests.conftest import _pg_admin
+            self.copy = f"{database._cleanup}_seeded"
+            with _pg_admin() as conn:
+                conn.execute(f'CREATE DATABASE "{self.copy}" TEMPLATE "{database._cleanup}"')
+        else:
+            self.path = database.url[len("sqlite:///"):]
+            self.copy = self.path + ".seeded"
+            shutil.copyfile(self.path, self.copy)
+
+    def restore(self):
+        db.session.remove()
+        db.engine.dispose()
+        if self.database.is_postgresql:
+            from tests.conftest import _pg_admin
+            with _pg_admin() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.database._cleanup}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{self.database._cleanup}" TEMPLATE "{self.copy}"')
+        else:
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(self.path + suffix):
+                    os.remove(self.path + suffix)
+            shutil.copyfile(self.copy, self.path)
+
+    def drop(self):
+        if self.database.is_postgresql:
+            from tests.conftest import _pg_admin
+            with _pg_admin() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.copy}" WITH (FORCE)')
+
+
+def test_stateful_fuzzing_of_chained_api_calls_finds_no_server_error(app, api):
+    """Sequences of calls, each fed the ids the previous ones returned: no 500 anywhere along them."""
+    seed_records(api)
+    auth.create_user("every", "Every Role", EVERY_ROLE, PASSWORD)
+    token = api.token("every")
+    app.config["LIMS_LOCKOUT_THRESHOLD"] = 10 ** 6
+    seeded = SeededDatabase(app.database)
+
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    machine = schema.as_state_machine()
+    assert machine.bundles or machine.rules(), "no links between operations: the stateful phase would test nothing"
+
+    calls = []
+
+    class Workflow(machine):
+        def setup(self):
+            seeded.restore()
+
+        def before_call(self, case):
+            signed(case)
+
+        def after_call(self, response, case):
+            calls.append((case.operation.label, response.status_code))
+
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=[not_a_server_error])
+
+        def teardown(self):
+            db.session.remove()
+
+    with server_tracebacks() as tracebacks:
+        try:
+            # No shrinking: the database keeps what earlier scenarios wrote, so a replay never draws the same
+            # steps again (Hypothesis calls that a flaky strategy); the first failing scenario is reported as found.
+            Workflow.run(settings=settings(max_examples=SCENARIOS, stateful_step_count=8, deadline=None,
+                                           database=None, derandomize=not RANDOM, phases=[Phase.generate],
+                                           report_multiple_bugs=False, suppress_health_check=list(HealthCheck)))
+        except Exception as failure:
+            raise AssertionError(f"{failure}\n" + "\n".join(tracebacks[:1])) from None
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+            seeded.drop()
+    chained = {label for label, _status in calls}
+    print(f"stateful: {len(calls)} calls over {len(chained)} operations")
+    assert len(calls) > SCENARIOS and len(chained) >= 5, calls  # the scenarios really chained several operations
