@@ -23,7 +23,7 @@ class VerifyRequestSchema(SignedSchema):
     """SPEC §8: the label on the bag scanned, and the volume measured in the bag."""
     bag = identifier(128, required=True,
                      metadata={"description": "the label's QR payload as scanned from the bag, or the bag code"})
-    measured_volume = units.Quantity("volume", required=True)  # measured in the bag, before the plan is shown
+    measured_volume = units.Quantity("volume", required=True, minimum=0.01, maximum=1000)  # before the plan is shown
     bag_entry = entry_field()
 
 
