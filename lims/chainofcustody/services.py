@@ -135,7 +135,8 @@ def verify_at_bedside(nurse, bag_scan, wristband, witness_username, witness_pass
     failures = [{"name": name, "message": message} for name, passed, message in checks if not passed]
     check = insert_record(BedsideCheck(
         bag_id=bag.id, subject_id=subject_id, bag_scan=bag_scan[:128], wristband_scan=str(wristband)[:128],
-        bag_entry=(entries or {}).get("bag"), wristband_entry=(entries or {}).get("wristband"), nurse_id=nurse.id, witness_id=witness.id, at=now, ok=not failures,
+        bag_entry=(entries or {}).get("bag"), wristband_entry=(entries or {}).get("wristband"),
+        nurse_id=nurse.id, witness_id=witness.id, at=now, ok=not failures,
         failures=json.dumps(failures) if failures else None))
     if failures:
         audit.record("bedside.near_miss", check, actor=nurse)

@@ -35,7 +35,6 @@ def test_prepare_verify_and_print_a_dose_in_the_browser(live_server, page, app, 
     assert "You prepared this dose; another pharmacist verifies it." in page.locator("#verify").inner_text()
     assert page.locator("button[data-open-dialog=verify-dialog]").count() == 0  # not offered to the preparer
     screenshot(page, "dose-prepared")
-    sign_out(page, live_server)
 
     # The label prints once the dose is prepared, so it is on the bag when the second pharmacist checks.
     with page.expect_download() as download_info:

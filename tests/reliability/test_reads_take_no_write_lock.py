@@ -104,5 +104,10 @@ def test_a_slow_read_does_not_hold_up_a_write(two_apps, monkeypatch):
 
 
 def test_a_label_stations_get_that_counts_a_print_is_marked_as_a_write(app):
-    for endpoint in ("labels.bag_label", "labels.bag_label_zpl", "labels_pages.print_bag_label"):
+    for endpoint in ("labels.bag_label", "labels.bag_label_zpl"):
         assert app.view_functions[endpoint].writes_on_read, endpoint
+
+
+def test_a_pages_label_print_is_a_post_and_never_a_get(app):
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint == "labels_pages.print_bag_label"]
+    assert rules and all("GET" not in rule.methods and "POST" in rule.methods for rule in rules)
