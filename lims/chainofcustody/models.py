@@ -64,7 +64,8 @@ class BedsideCheck(db.Model):
     bag_entry: Mapped[str | None] = mapped_column(String(8), nullable=True)  # scanned or typed (doses.ENTRIES)
     wristband_entry: Mapped[str | None] = mapped_column(String(8), nullable=True)
     nurse_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
-    witness_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    # None for a STOP at the scans, before any witness was asked (the bedside page, SPEC §11)
+    witness_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     ok: Mapped[bool] = mapped_column(Boolean, nullable=False, index=True)
     failures: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list of {name, message}

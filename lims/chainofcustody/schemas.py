@@ -29,6 +29,14 @@ class BedsideRequestSchema(StrictSchema):
     wristband_entry = entry_field()
 
 
+class BedsideScanSchema(StrictSchema):
+    """The bedside page's first step: the two scans, before the witness (SPEC §11)."""
+    bag = identifier(128, required=True)
+    wristband = identifier(128, required=True)
+    bag_entry = entry_field()
+    wristband_entry = entry_field()
+
+
 class InfusionRequestSchema(SignedSchema):
     started_at = AwareDateTime(required=True)
     completed_at = AwareDateTime(required=True)

@@ -18,7 +18,7 @@ from lims.lots import isbt
 from lims.lots.models import Lot
 from lims.studies import services as studies
 from lims.studies.models import Cohort, Subject
-from lims.timeutil import aware, utcnow
+from lims.timeutil import aware, local, utcnow
 
 # Scanned moves: event -> (states it may come from, roles that may do it). SPEC §10.
 BEFORE_INFUSING = ("prepared", "verified", "dispensed", "received", "bedside_verified")
@@ -113,30 +113,13 @@ def verify_at_bedside(nurse, bag_scan, wristband, witness_username, witness_pass
         raise Forbidden(f"witness {witness.username} is not a nurse", code="role_required")
     auth.check_password(witness, witness_password, "signature")
     bag = _bedside_facts(bag_scan)  # locked: two nurses at once, the second sees the first's result
-    if isinstance(wristband, str) and wristband == bag.wristband:
-        subject_id, subject_code = bag.subject_id, bag.subject_code  # the wristband is unique: no second lookup
-    else:
-        scanned = studies.subject_by_wristband(wristband) if isinstance(wristband, str) else None
-        subject_id, subject_code = (scanned.id, scanned.code) if scanned is not None else (None, None)
     now = utcnow()
-    checks = [
-        ("right_subject", subject_id is not None and bag.subject_id == subject_id,
-         "the wristband belongs to no enrolled subject" if subject_id is None else
-         f"this bag is for subject {bag.subject_code}, not {subject_code}"),
-        ("bag_verified", bag.dose_status == "verified", f"dose {bag.dose_id} is {bag.dose_status}, not verified"),
-        ("bag_received", bag.status == "received", f"bag is {bag.status}, not received on the ward"),
-        ("lot_released", bag.lot_status == "released",
-         f"lot {isbt.printed(bag.din, bag.check_character)} is {bag.lot_status}"),
-        ("within_expiry", aware(bag.expires_at) > now,
-         f"post-thaw expiry passed at {aware(bag.expires_at).isoformat()}"),
-        ("not_infused", bag.status not in ("infusing", "infused") and not bag.has_infusion,
-         "this bag was already infused"),
-    ]
+    checks, subject_id = _bedside_checks(bag, wristband, now)
     failures = [{"name": name, "message": message} for name, passed, message in checks if not passed]
     check = insert_record(BedsideCheck(
         bag_id=bag.id, subject_id=subject_id, bag_scan=bag_scan[:128], wristband_scan=str(wristband)[:128],
-        bag_entry=(entries or {}).get("bag"), wristband_entry=(entries or {}).get("wristband"),
-        nurse_id=nurse.id, witness_id=witness.id, at=now, ok=not failures,
+        bag_entry=(entries or {}).get("bag"), wristband_entry=(entries or {}).get("wristband"), nurse_id=nurse.id,
+        witness_id=witness.id, at=now, ok=not failures,
         failures=json.dumps(failures) if failures else None))
     if failures:
         audit.record("bedside.near_miss", check, actor=nurse)
@@ -149,6 +132,50 @@ def verify_at_bedside(nurse, bag_scan, wristband, witness_username, witness_pass
     # The answer is built before the commit: after it the check would be expired and read back for its id.
     result = {"ok": not failures, "check_id": check.id, "bag": bag.code,
               "checks": [{"name": name, "passed": passed} for name, passed, _m in checks], "failures": failures}
+    db.session.commit()
+    return result
+
+
+def _bedside_checks(bag, wristband, now):
+    """Every bedside check of this bag against this wristband: ([(name, passed, message)], scanned subject id)."""
+    if isinstance(wristband, str) and wristband == bag.wristband:
+        subject_id, subject_code = bag.subject_id, bag.subject_code  # the wristband is unique: no second lookup
+    else:
+        scanned = studies.subject_by_wristband(wristband) if isinstance(wristband, str) else None
+        subject_id, subject_code = (scanned.id, scanned.code) if scanned is not None else (None, None)
+    checks = [
+        ("right_subject", subject_id is not None and bag.subject_id == subject_id,
+         "the wristband belongs to no enrolled subject" if subject_id is None else
+         f"this bag is for subject {bag.subject_code}, not {subject_code}"),
+        ("bag_verified", bag.dose_status == "verified", f"dose {bag.dose_id} is {bag.dose_status}, not verified"),
+        ("bag_received", bag.status == "received", f"bag is {bag.status}, not received on the ward"),
+        ("lot_released", bag.lot_status == "released",
+         f"lot {isbt.printed(bag.din, bag.check_character)} is {bag.lot_status}"),
+        # A person reads this: in the site's zone (SPEC §11).
+        ("within_expiry", aware(bag.expires_at) > now, f"post-thaw expiry passed at {local(bag.expires_at)}"),
+        ("not_infused", bag.status not in ("infusing", "infused") and not bag.has_infusion,
+         "this bag was already infused"),
+    ]
+    return checks, subject_id
+
+
+def precheck_at_bedside(nurse, bag_scan, wristband, entries=None):
+    """The scans before the witness (the bedside page, SPEC §11): every check that needs no witness is run at once,
+    so a wrong wristband shows STOP before a second nurse is asked for a password. A failure is a near miss,
+    recorded now, with no witness; a pass records nothing: the witnessed check that follows runs them all again."""
+    bag = _bedside_facts(bag_scan)
+    now = utcnow()
+    checks, subject_id = _bedside_checks(bag, wristband, now)
+    failures = [{"name": name, "message": message} for name, passed, message in checks if not passed]
+    if not failures:
+        db.session.rollback()  # the bag's lock is not held while the witness comes
+        return {"ok": True, "check_id": None, "bag": bag.code, "failures": []}
+    check = insert_record(BedsideCheck(
+        bag_id=bag.id, subject_id=subject_id, bag_scan=bag_scan[:128], wristband_scan=str(wristband)[:128],
+        bag_entry=(entries or {}).get("bag"), wristband_entry=(entries or {}).get("wristband"), nurse_id=nurse.id,
+        witness_id=None, at=now, ok=False, failures=json.dumps(failures)))
+    audit.record("bedside.near_miss", check, actor=nurse)
+    result = {"ok": False, "check_id": check.id, "bag": bag.code, "failures": failures}
     db.session.commit()
     return result
 

@@ -8,13 +8,15 @@ from lims import units
 from lims.auth.access import current_user, login_required, roles_required
 from lims.auth.services import BadPassword
 from lims.chainofcustody import services, timeline, trace
-from lims.chainofcustody.schemas import BedsideRequestSchema, CustodyEventRequestSchema, InfusionRequestSchema
+from lims.chainofcustody.schemas import (BedsideRequestSchema, BedsideScanSchema, CustodyEventRequestSchema,
+                                         InfusionRequestSchema)
 from lims.doses.services import bag_by_code
 from lims.errors import LimsError
 from lims.lots import services as lots
 from lims.lots.schemas import DispositionRequestSchema
 from lims.pages import load_form, refused, site_time
 from lims.paging import period
+from lims.scanning import read_scans
 from lims.studies import services as studies
 from lims.timeutil import aware, local, site_zone, utcnow
 
@@ -125,7 +127,7 @@ def ward_return():
 @bp.route("/bedside")
 @roles_required("nurse")
 def bedside():
-    return _render("chainofcustody/bedside.html", form=None, error=None, focus=None)
+    return _render("chainofcustody/bedside.html", form=None, error=None, focus=None, scans=None, matched=None)
 
 
 def _bedside_refused(error, form):
@@ -141,22 +143,68 @@ def _bedside_refused(error, form):
         error = _restated(error, f"Witness {witness}: {error.message}")
     error = _naming_scans(error, [("wristband", form.get("wristband", "").strip()),
                                   ("bag", form.get("bag", "").strip())])
-    return _refused("chainofcustody/bedside.html", error, form={"witness.username": witness}, focus=focus)
+    return _refused("chainofcustody/bedside.html", error, form={"witness.username": witness}, focus=focus,
+                    scans=None, matched=None)
+
+
+def _witness_step(body, entries, error=None, form=None, focus="witness-username"):
+    """The scans matched: the page names who and what they matched, carries them on, and only now asks the
+    witness (SPEC §11: identity first)."""
+    bag = bag_by_code(services.bag_code_from_scan(body["bag"]))
+    scans = {"bag": body["bag"], "wristband": body["wristband"], "bag_entry": entries.get("bag") or "",
+             "wristband_entry": entries.get("wristband") or ""}
+    page = _render("chainofcustody/bedside.html", form=form, error=error, focus=focus, scans=scans, matched=bag)
+    return page, error.status if error else 200
 
 
 @bp.route("/bedside", methods=["POST"])
 @roles_required("nurse")
 def bedside_check():
+    form, entries = read_scans(request.form, "wristband", "bag")
+    # At the witness step the scans come back as hidden fields, with how each was entered at the first step.
+    entries = {k: request.form.get(f"{k}_entry") or v for k, v in entries.items()}
+    for carried in ("bag_entry", "wristband_entry"):
+        form.pop(carried, None)
+    extra = {f"{k}_entry": v for k, v in entries.items() if v in ("scanned", "typed")}
+    witnessed = bool(request.form.get("witness.username", "").strip() or request.form.get("witness.password"))
     try:
-        body = load_form(BedsideRequestSchema(), request.form)
-        result = services.verify_at_bedside(current_user(), body["bag"], body["wristband"],
-                                            body["witness"]["username"], body["witness"]["password"],
-                                            body.get("location"))
+        if not witnessed:
+            # Step 1, the scans: a STOP here is recorded before any witness is asked for a password.
+            body = load_form(BedsideScanSchema(), form, **extra)
+            result = services.precheck_at_bedside(current_user(), body["bag"], body["wristband"], entries=entries)
+            if result["ok"]:
+                return _witness_step(body, entries)
+        else:
+            body = load_form(BedsideRequestSchema(), form, **extra)
+            result = services.verify_at_bedside(current_user(), body["bag"], body["wristband"],
+                                                body["witness"]["username"], body["witness"]["password"],
+                                                body.get("location"), entries=entries)
     except LimsError as e:
-        return _bedside_refused(e, request.form)
+        if witnessed and request.form.get("bag") and request.form.get("wristband"):
+            return _witness_refused(e, request.form, entries)
+        return _bedside_refused(e, form)
     # POST/redirect/GET, PASS or STOP alike: the check is recorded once, and reloading its page reads it again
     # instead of running it again (a second near miss, or a PASS turned into a STOP).
     return redirect(url_for(".bedside_result", check_id=result["check_id"]), code=303)
+
+
+def _witness_refused(error, form, entries):
+    """The witness's part refused (a wrong password, not a nurse): the matched scans stay, the witness tries again."""
+    from lims.extensions import db
+    db.session.rollback()
+    witness = form.get("witness.username", "").strip()
+    focus = "witness-username"
+    if isinstance(error, BadPassword) and error.message == "wrong password":
+        error = _restated(error, f"The witness's password is wrong ({witness}): the witness types their own "
+                                 f"password.")
+        focus = "witness-password"
+    elif error.status == 401 and "witness" not in error.message:
+        error = _restated(error, f"Witness {witness}: {error.message}")
+    try:
+        return _witness_step({"bag": form["bag"], "wristband": form["wristband"]}, entries, error=error,
+                             form={"witness.username": witness}, focus=focus)
+    except LimsError:
+        return _bedside_refused(error, form)
 
 
 def _infusion_defaults(bag, check):
@@ -186,8 +234,10 @@ def _check_context(check, bag):
     afterwards (infused, returned, checked again) it is history, and reads as such."""
     current = check is not None and bag.status == "bedside_verified" and \
         services.last_passed_check(bag).id == check.id
+    from lims.labels import wording
     return {"check": check, "bag": bag, "current": current, "moved_on": None if current else _moved_on(bag),
-            "defaults": _infusion_defaults(bag, check)}
+            "defaults": _infusion_defaults(bag, check), "left": time_left(bag.expires_at),
+            "delivered": wording.cells(units.of(bag.dose.delivered_cells, "cells"))}
 
 
 @bp.route("/bedside/checks/<int:check_id>")
@@ -364,8 +414,9 @@ def qa_dashboard(user):
         {"role": "qa", "title": "Recent bedside near misses",
          "empty": "No bedside near miss has been recorded.",
          "rows": [{"text": near_miss_text(r),
-                   "detail": f"{local(r['check'].at)} · {r['check'].nurse.full_name}, witness "
-                             f"{r['check'].witness.full_name}",
+                   "detail": f"{local(r['check'].at)} · {r['check'].nurse.full_name}, "
+                             + (f"witness {r['check'].witness.full_name}" if r["check"].witness
+                                else "stopped at the scans, before a witness"),
                    "href": "/near-misses"} for r in near]},
         {"role": "qa", "title": "Held or recalled lots: subjects to notify",
          "empty": "No lot is on hold or recalled.",

@@ -77,14 +77,18 @@ def test_nurse_scans_wristband_then_bag_and_the_witness_signs_to_a_pass(live_ser
 
     _scan(page, subject["wristband"])
     assert _focused(page) == "scan-bag" and page.url == live_server + "/bedside"  # Enter moved on, did not submit
-    _scan(page, bag["scan"])
-    assert _focused(page) == "witness-username"
+    assert page.locator("#witness-username").count() == 0  # identity first: no witness asked yet
+    _scan(page, bag["scan"])  # both scans made: Enter checks them
+    expect(page.locator("#matched-title")).to_have_text("Scans match: subject S-001")
+    _wait_for_focus(page, "witness-username")
     screenshot(page, "bedside-scanned-phone")
     page.keyboard.type("nurse2")
     page.fill("#witness-password", PASSWORD)
     page.click("#bedside-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/bedside/checks/\d+$"))
     assert page.locator("#verdict").inner_text() == "PASS"
+    facts = page.locator(".verdict.pass").inner_text()
+    assert "S-001" in facts and "10.1 mL" in facts and "109 million cells" in facts and "left" in facts
     _wait_for_focus(page, "verdict")  # read first, as STOP's alert is; Tab goes on to the infusion form
     page.keyboard.press("Tab")
     assert _focused(page) == "f-started_at"
@@ -99,43 +103,47 @@ def test_nurse_scans_wristband_then_bag_and_the_witness_signs_to_a_pass(live_ser
     screenshot(page, "bedside-pass-phone")
 
 
-def test_a_self_witness_is_sent_back_to_the_witness_and_a_wrong_wristband_gives_a_reload_safe_stop(
-        live_server, page, api):
+def test_a_wrong_wristband_stops_before_any_witness_is_asked_and_the_stop_is_reload_safe(live_server, page, api):
     bag, _subject = _received(api)
     _open_bedside(page, live_server)
     _scan(page, "MRN-0002")
+    with page.expect_response(live_server + "/bedside") as answer:
+        _scan(page, bag["scan"])
+    assert answer.value.status == 303
+    page.wait_for_url(re.compile(r".*/bedside/checks/\d+$"))
+    assert page.locator("#verdict").inner_text() == "STOP"
+    assert page.locator("#witness-username, #witness-password").count() == 0  # no witness field was ever shown
+    failed = page.locator("li.failed")
+    assert failed.count() == 1
+    assert "this bag is for subject S-001, not S-002" in failed.first.inner_text()
+    assert "before a witness" in page.locator(".scanned").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert _near_misses() == 1
+    page.reload()
+    assert page.locator("#verdict").inner_text() == "STOP"
+    assert _near_misses() == 1  # the reload read the near miss again; it recorded none
+    screenshot(page, "bedside-stop-phone")
+
+
+def test_a_self_witness_is_sent_back_to_the_witness_with_the_matched_scans_kept(live_server, page, api):
+    bag, subject = _received(api)
+    _open_bedside(page, live_server)
+    _scan(page, subject["wristband"])
     _scan(page, bag["scan"])
+    _wait_for_focus(page, "witness-username")
     page.keyboard.type("nurse1")  # the scanning nurse names herself
     page.fill("#witness-password", PASSWORD)
     with page.expect_response(live_server + "/bedside") as answer:
         page.keyboard.press("Enter")
     assert answer.value.status == 403
-    # The focus is on the witness's name, selected, so the right witness types over it; the scans are made again.
     _wait_for_focus(page, "witness-username")
     assert "the witness must be a second nurse" in page.locator(".alert").inner_text()
-    assert page.input_value("#scan-wristband") == "" and page.input_value("#scan-bag") == ""
-    page.keyboard.type("nurse2")
-    assert page.input_value("#witness-username") == "nurse2"
-    page.keyboard.press("Enter")
-    assert _focused(page) == "witness-password"
-    page.keyboard.type(PASSWORD)
-    page.keyboard.press("Enter")
-    assert _focused(page) == "scan-wristband"  # the first field still empty, not a submit
-    _scan(page, "MRN-0002")
-    with page.expect_response(live_server + "/bedside") as answer:
-        _scan(page, bag["scan"])  # every field filled: Enter in the last scan submits
-    assert answer.value.status == 303
-
+    expect(page.locator("#matched-title")).to_have_text("Scans match: subject S-001")
+    page.fill("#witness-username", "nurse2")
+    page.fill("#witness-password", PASSWORD)
+    page.click("#bedside-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/bedside/checks/\d+$"))
-    assert page.locator("#verdict").inner_text() == "STOP"
-    failed = page.locator("li.failed")
-    assert failed.count() == 1
-    assert "this bag is for subject S-001, not S-002" in failed.first.inner_text()
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    page.reload()
-    assert page.locator("#verdict").inner_text() == "STOP"
-    assert _near_misses() == 1  # the reload read the near miss again; it recorded none
-    screenshot(page, "bedside-stop-phone")
+    assert page.locator("#verdict").inner_text() == "PASS"
 
 
 def test_ward_receive_moves_from_the_ward_to_the_scan_and_a_refused_scan_never_stays_in_the_field(

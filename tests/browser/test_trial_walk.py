@@ -147,14 +147,12 @@ def test_one_subject_walks_from_lot_release_to_infusion(demo_site, page, app):
     nurse_home = dashboard(page, site, "nurse")
     assert "S-001" in nurse_home and "left" in nurse_home
 
-    # Bedside: the wrong wristband is a STOP.
+    # Bedside: the wrong wristband is a STOP at the scans, before any witness is asked.
     page.goto(f"{site}/bedside")
     scan(page, "scan-wristband", "MRN-0999")
     scan(page, "scan-bag", bag_scan)
-    page.keyboard.type("nurse2")
-    page.fill("#witness-password", DEMO_PASSWORD)
-    page.keyboard.press("Enter")
     expect(page.locator("#verdict")).to_have_text("STOP")
+    assert page.locator("#witness-password").count() == 0
     assert page.locator("li.failed").count() >= 1
     screenshot(page, "walk-bedside-stop")
 
@@ -162,10 +160,12 @@ def test_one_subject_walks_from_lot_release_to_infusion(demo_site, page, app):
     page.goto(f"{site}/bedside")
     scan(page, "scan-wristband", WRISTBAND)
     scan(page, "scan-bag", bag_scan)
+    expect(page.locator("#witness-username")).to_be_focused()
     page.keyboard.type("nurse2")
     page.fill("#witness-password", DEMO_PASSWORD)
     page.keyboard.press("Enter")
     expect(page.locator("#verdict")).to_have_text("PASS")
+    assert "3.3 mL" in page.locator(".verdict.pass").inner_text()  # PASS names the volume
     assert page.input_value("#f-completed_at") == ""  # the nurse says when the bag ran through
     page.fill("#f-completed_at", page.input_value("#f-started_at"))
     page.fill("#f-volume_infused", "3.3 mL")

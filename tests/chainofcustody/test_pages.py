@@ -216,13 +216,12 @@ def test_witness_who_is_the_scanning_nurse_is_refused_on_the_page(api, pages, lo
     r = pages("nurse1").post("/bedside", _bedside_form(bag, subject["wristband"], witness="nurse1"))
     assert r.status_code == 403
     page = _said(r)
-    assert (f"the witness must be a second nurse, not the one scanning (scanned: wristband MRN-0001, "
-            f"bag {bag['scan']})") in page
+    # Identity first: the scans matched before the witness was asked, so they stay on the witness step.
+    assert "the witness must be a second nurse, not the one scanning" in page
+    assert "Scans match: subject S-001" in page and f'name="bag" value="{bag["scan"]}"' in page
     # The refusal is about the witness: the focus goes to the witness's name, not to the password.
     assert 'data-focus="witness-username"' in page and 'value="nurse1"' in _input(page, "witness-username")
-    # Scans are made again right before the check, never put back; the password is never sent back.
-    assert 'value=""' in _input(page, "scan-wristband") and 'value=""' in _input(page, "scan-bag")
-    assert PASSWORD not in page
+    assert PASSWORD not in page  # the password is never sent back
     assert bag_state(api, bag["code"]) == "received"
     assert "No bedside near miss has been recorded." in _text(pages("qa").get("/near-misses"))
 
@@ -408,3 +407,49 @@ def test_qa_dashboard_shows_near_misses_and_the_subjects_to_notify(api, pages, l
     home = _text(qa.get("/"))
     assert f"STOP: right subject failed — wristband MRN-0001 scanned for bag {waiting['code']}</a>" in home
     assert "1 infused subject(s) to notify: S-001" in home
+
+
+# --- identity first (issue 17, SPEC §11) ------------------------------------------------------------------------
+
+def _bedside_scans(nurse, bag, wristband, **extra):
+    return nurse.post("/bedside", {"wristband": wristband, "bag": bag["scan"], **extra})
+
+
+def test_a_wrong_wristband_stops_at_the_scans_and_is_a_near_miss_with_no_witness(app, api, lot, subject, other_subject):
+    from lims.chainofcustody.models import BedsideCheck
+    from lims.extensions import db
+    bag = received_bag(api, subject["id"], lot["id"])
+    nurse = PageClient(app).sign_in("nurse1")
+    r = _bedside_scans(nurse, bag, other_subject["wristband"])
+    assert r.status_code == 303 and "/bedside/checks/" in r.headers["Location"]
+    db.session.expire_all()
+    [check] = db.session.scalars(db.select(BedsideCheck)).all()
+    assert (check.ok, check.witness_id, check.wristband_entry) == (False, None, "scanned")
+    stop = nurse.get(r.headers["Location"]).get_data(as_text=True)
+    assert "STOP" in stop and "before a witness was asked" in stop and 'name="witness.password"' not in stop
+
+
+def test_matching_scans_ask_the_witness_and_record_nothing_yet(app, api, lot, subject):
+    from lims.chainofcustody.models import BedsideCheck
+    from lims.extensions import db
+    bag = received_bag(api, subject["id"], lot["id"])
+    nurse = PageClient(app).sign_in("nurse1")
+    r = _bedside_scans(nurse, bag, subject["wristband"])
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Scans match: subject S-001" in page and 'name="witness.password"' in page
+    assert db.session.scalar(db.select(db.func.count()).select_from(BedsideCheck)) == 0
+
+
+def test_the_witnessed_check_passes_and_pass_names_volume_cells_and_time_left(app, api, lot, subject):
+    from lims.chainofcustody.models import BedsideCheck
+    from lims.extensions import db
+    bag = received_bag(api, subject["id"], lot["id"])
+    nurse = PageClient(app).sign_in("nurse1")
+    r = nurse.post("/bedside", {"wristband_typed": subject["wristband"], "bag": bag["scan"],
+                                "witness.username": "nurse2", "witness.password": PASSWORD})
+    assert r.status_code == 303
+    db.session.expire_all()
+    check = db.session.scalar(db.select(BedsideCheck))
+    assert (check.ok, check.wristband_entry, check.bag_entry) == (True, "typed", "scanned")
+    page = nurse.get(r.headers["Location"]).get_data(as_text=True)
+    assert "10.1 mL" in page and "109 million cells" in page and " left" in page and "PASS" in page
