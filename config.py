@@ -22,6 +22,10 @@ class Config:
     LIMS_LOCKOUT_MINUTES = int(_env("LIMS_LOCKOUT_MINUTES", "15"))
     # A page session unused this long is ended on the server (SPEC §4): a ward screen left signed in is not.
     LIMS_SESSION_IDLE_MINUTES = int(_env("LIMS_SESSION_IDLE_MINUTES", "15"))
+    # Failed sign-ins from one client address before it is refused (429) for the rest of the window: a ward
+    # terminal's mistypes stay far below it, and one anonymous client can lock at most two accounts per window.
+    LIMS_SIGN_IN_THROTTLE_FAILURES = int(_env("LIMS_SIGN_IN_THROTTLE_FAILURES", "10"))
+    LIMS_SIGN_IN_THROTTLE_MINUTES = int(_env("LIMS_SIGN_IN_THROTTLE_MINUTES", "15"))
 
     # Dose rules of SPEC §7, each a site setting with the SPEC's default.
     LIMS_WEIGHT_MAX_AGE_DAYS = int(_env("LIMS_WEIGHT_MAX_AGE_DAYS", "14"))

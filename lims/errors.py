@@ -102,13 +102,18 @@ def _flatten_webargs(messages):
 def register_error_handlers(app):
     @app.errorhandler(LimsError)
     def handle_lims_error(e):
+        from lims.auth.security import record_refusal
         from lims.extensions import db
         db.session.rollback()
+        record_refusal(e)  # a 403 is a security event, in a transaction of its own
         if isinstance(e, NotAuthenticated) and request.method == "GET" and not _wants_json():
             # A page asked for by someone not signed in (or whose session ended): sign in, then come back.
             from flask import redirect, url_for
             return redirect(url_for("main.login", next=request.full_path.rstrip("?")))
-        return _respond(e.status, e.code, e.message, e.fields, e.extra)
+        response = make_response(_respond(e.status, e.code, e.message, e.fields, e.extra))
+        if getattr(e, "retry_after", None):
+            response.headers["Retry-After"] = str(e.retry_after)
+        return response
 
     @app.errorhandler(ValidationError)
     def handle_validation(e):

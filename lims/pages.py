@@ -64,9 +64,11 @@ def refused(template, error, context=dict, **extra):
 
     The refused operation is rolled back first and only then does `context()` read the page again: nothing of what
     was refused may show on the page drawn after it. `extra` is what the page shows of the refusal itself."""
+    from lims.auth.security import record_refusal
     from lims.extensions import db
     from lims.observability import note_refusal
     db.session.rollback()
+    record_refusal(error)  # a 403 is a security event, in a transaction of its own
     note_refusal(error.status, error.code, error.message, error.fields)
     return render_template(template, error=error, form=extra.pop("form", None), **context(), **extra), error.status
 

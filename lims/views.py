@@ -4,6 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from lims.auth import services, sessions
 from lims.auth.access import current_user, login_required, public
 from lims.auth.redirects import safe_next
+from lims.auth.throttle import TooManySignIns
 from lims.errors import NotAuthenticated
 
 bp = Blueprint("main", __name__)
@@ -12,22 +13,23 @@ bp = Blueprint("main", __name__)
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
-    error = None
+    error, status = None, 200
     if request.method == "GET" and current_user() is not None:
         # Already signed in (another tab kept the session alive): on to where the sign-in would have led.
         return redirect(safe_next(request.args.get("next")))
     if request.method == "POST":
         try:
-            user = services.authenticate(request.form.get("username", ""), request.form.get("password", ""))
-        except NotAuthenticated as e:
-            error = e.message
+            user = services.authenticate(request.form.get("username", ""), request.form.get("password", ""),
+                                         request.remote_addr)
+        except (NotAuthenticated, TooManySignIns) as e:
+            error, status = e.message, e.status
         else:
             sid = sessions.start_session(user)
             session.clear()  # nothing of an earlier session (or of a planted cookie) survives the sign-in
             session["sid"] = sid
             return redirect(safe_next(request.args.get("next")))
     page = render_template("login.html", error=error, username=request.form.get("username", ""))
-    return page, (401 if error else 200)
+    return page, status
 
 
 @bp.route("/logout", methods=["POST"])

@@ -1,8 +1,10 @@
+from flask import request
 from flask_smorest import Blueprint
 
 from lims.auth import services
 from lims.auth.access import bearer_token, current_user, login_required, public, roles_required
 from lims.auth.schemas import TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema
+from lims.errors import ErrorSchema
 from lims.timeutil import iso
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and users")
@@ -12,8 +14,10 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and
 @public
 @blp.arguments(TokenRequestSchema)
 @blp.response(200, TokenSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="wrong username or password, or the account is locked")
+@blp.alt_response(429, schema=ErrorSchema, description="too many failed sign-ins from this address; see Retry-After")
 def issue_token(body):
-    user = services.authenticate(body["username"], body["password"])
+    user = services.authenticate(body["username"], body["password"], request.remote_addr)
     token, expires_at = services.issue_token(user)
     return {"token": token, "expires_at": iso(expires_at)}
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from lims.audit import services as audit
 from lims.auth.models import ApiToken, Signature, User, UserRole, roles_problem
+from lims.auth import security, throttle
 from lims.auth.passwords import password_problem
 from lims.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from lims.extensions import db, insert_record
@@ -128,43 +129,95 @@ class BadPassword(NotAuthenticated):
     code = "invalid_credentials"
 
 
-def check_password(user, password, purpose):
+def _verify(password_hash, password):
+    try:
+        return _hasher().verify(password_hash, password if isinstance(password, str) else "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@functools.cache
+def _dummy_hash(time_cost, memory_kib):
+    # What an unknown username's password is checked against: a hash of the same parameters as every account's,
+    # so a wrong password costs the same whether or not the account exists (SPEC §4).
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1).hash(secrets.token_urlsafe(24))
+
+
+def _check_against_nothing(password):
+    cfg = current_app.config
+    _verify(_dummy_hash(cfg.get("LIMS_ARGON2_TIME_COST", 2), cfg.get("LIMS_ARGON2_MEMORY_KIB", 19456)), password)
+
+
+def check_password(user, password, purpose, client_address=None):
     """Checks a password entry, counting failures across logins and signatures alike.
 
-    A failure is committed on its own — the attempt must stay on record even though the operation it was for is
-    rolled back — and raises 401. Five failures in a row lock the account for the configured minutes.
+    The hash is verified whatever the account's state, so a deactivated or locked account answers in the same time
+    as any other. A refusal is committed on its own — the operation the password was for is rolled back first, and
+    the attempt stays on record as a security event — and raises 401. Five failures in a row lock the account for
+    the configured minutes.
     """
     cfg = current_app.config
-    now = utcnow()
-    if not user.active:
-        raise NotAuthenticated(f"account {user.username} is deactivated", code="account_inactive")
-    if is_locked(user):
-        raise AccountLocked(f"this account is locked until {local(user.locked_until, '%H:%M %Z')} after repeated "
-                            f"failed password entries; wait, or ask an administrator")
-    try:
-        ok = isinstance(password, str) and _hasher().verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if ok:
+    ok = _verify(user.password_hash, password)
+    locked_before = is_locked(user)
+    if ok and user.active and not locked_before:
         if user.failed_attempts or user.locked_until:
             user.failed_attempts, user.locked_until = 0, None
         return
-    user_id, username = user.id, user.username
+    reason = "inactive" if not user.active else "locked" if locked_before else "wrong_password"
+    account, by, until = security.actor_of(user), security.submitter(), user.locked_until
     db.session.rollback()  # the operation this password was for changes nothing
-    db.session.execute(update(User).where(User.id == user_id).values(failed_attempts=User.failed_attempts + 1))
-    user = db.session.get(User, user_id)
-    db.session.refresh(user)
-    locked = user.failed_attempts >= cfg["LIMS_LOCKOUT_THRESHOLD"]
-    if locked:
-        user.locked_until = now + dt.timedelta(minutes=cfg["LIMS_LOCKOUT_MINUTES"])
-        user.failed_attempts = 0
-    audit.record(f"auth.{purpose}_failed", entity="users", entity_id=user_id,
-                 after={"username": username, "locked": locked}, actor=user)
+    locked = False
+    if reason == "wrong_password":
+        db.session.execute(update(User).where(User.id == account.id)
+                           .values(failed_attempts=User.failed_attempts + 1))
+        user = db.session.get(User, account.id)
+        db.session.refresh(user)
+        locked = user.failed_attempts >= cfg["LIMS_LOCKOUT_THRESHOLD"]
+        if locked:
+            user.locked_until = utcnow() + dt.timedelta(minutes=cfg["LIMS_LOCKOUT_MINUTES"])
+            user.failed_attempts = 0
+    if purpose == "login":
+        _sign_in_failed(account, account.username, reason, client_address, locked=locked)
+    else:
+        security.queue(security.SIGNATURE_REFUSED, by or account, entity_id=account.id,
+                       after={"signer": account.username, "reason": reason, "locked": locked})
     db.session.commit()
-    if locked:
+    if reason == "inactive":
+        if ok:
+            raise NotAuthenticated(f"account {account.username} is deactivated; ask an administrator",
+                                   code="account_inactive")
+    elif reason == "locked":
+        raise AccountLocked(f"this account is locked until {local(until, '%H:%M %Z')} after repeated failed password "
+                            f"entries; wait, or ask an administrator")
+    elif locked:
         raise AccountLocked(f"wrong password; after {cfg['LIMS_LOCKOUT_THRESHOLD']} failed entries this account is "
                             f"locked for {cfg['LIMS_LOCKOUT_MINUTES']} minutes")
     raise BadPassword("wrong password" if purpose == "signature" else "invalid username or password")
+
+
+def _sign_in_failed(actor, username, reason, client_address, locked=False):
+    """A failed sign-in: its security event and one more failure of its address, in the current transaction."""
+    security.queue(security.SIGN_IN_FAILED, actor, entity_id=actor.id,
+                   after={"username": username, "reason": reason, "locked": locked,
+                          "client_address": throttle.address_key(client_address)})
+    if throttle.count_failure(client_address) == throttle.limits().failures:
+        security.queue(security.SIGN_IN_THROTTLED, security.ANONYMOUS, entity="sign_in_throttle",
+                       entity_id=throttle.address_key(client_address),
+                       after={"client_address": throttle.address_key(client_address),
+                              "failures": throttle.limits().failures,
+                              "minutes": current_app.config["LIMS_SIGN_IN_THROTTLE_MINUTES"]})
+
+
+def refuse_unknown_signer(username, password):
+    """A signer (the bedside witness) whose username names no account: the same cost and the same 401 as a wrong
+    password, and a security event with the submitting user as actor."""
+    _check_against_nothing(password)
+    by = security.submitter() or security.ANONYMOUS
+    db.session.rollback()
+    security.queue(security.SIGNATURE_REFUSED, by, after={"signer": str(username)[:64], "reason": "unknown_username",
+                                                          "locked": False})
+    db.session.commit()
+    raise BadPassword("the witness's username or password is wrong")
 
 
 @functools.cache
@@ -188,11 +241,18 @@ def user_by_username(username):
     return db.session.execute(by_username, {"username": username.lower()}).unique().scalar_one_or_none()
 
 
-def authenticate(username, password):
+def authenticate(username, password, client_address=None):
+    """Sign-in. An address past its failed sign-ins is refused (429) before any password is checked; an unknown
+    username costs what a wrong password costs, and both are security events."""
+    throttle.refuse_if_throttled(client_address)
     user = user_by_username(username)
     if user is None:
+        _check_against_nothing(password)
+        db.session.rollback()
+        _sign_in_failed(security.ANONYMOUS, str(username)[:64], "unknown_username", client_address)
+        db.session.commit()
         raise BadPassword("invalid username or password")
-    check_password(user, password, "login")
+    check_password(user, password, "login", client_address)
     return user
 
 

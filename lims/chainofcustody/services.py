@@ -106,7 +106,7 @@ def verify_at_bedside(nurse, bag_scan, wristband, witness_username, witness_pass
     """The two-person bedside check (SPEC §11). Every check is run and reported; a failure is a near miss."""
     witness = auth.user_by_username(witness_username)
     if witness is None:
-        raise auth.BadPassword("the witness's username or password is wrong")
+        auth.refuse_unknown_signer(witness_username, witness_password)
     if witness.id == nurse.id:
         raise Forbidden("the witness must be a second nurse, not the one scanning", code="segregation_of_duties")
     if not witness.has_role("nurse"):

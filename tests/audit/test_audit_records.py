@@ -83,9 +83,9 @@ def test_filters_by_user_and_action_group(api, lot):
 def test_a_failed_sign_in_is_a_security_row_qa_can_filter(api, lot):
     r = api.client.post("/api/v1/auth/token", json={"username": "nurse1", "password": "wrong-password-1"})
     assert r.status_code == 401
-    rows = _rows(api, action="auth.*")
+    rows = _rows(api, action="security.*")
     assert [(r["action"], r["actor"], r["action_text"]) for r in rows] == [
-        ("auth.login_failed", "nurse1", "Sign-in refused: wrong password")]
+        ("security.sign_in_failed", "nurse1", "Security event: sign-in refused")]
 
 
 def test_a_period_filter_keeps_rows_inside_it(api, lot):

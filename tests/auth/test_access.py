@@ -50,7 +50,7 @@ def test_wrong_signature_password_is_401_and_records_only_the_attempt(api):
     assert r.status_code == 401
     db.session.expire_all()
     actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.seq > before)).all()
-    assert actions == ["auth.signature_failed"]
+    assert actions == ["security.signature_refused"]
     assert db.session.scalar(select(func.count()).select_from(Signature)) == 0
     assert api.get(f"/lots/{lot['id']}", as_="qa").get_json()["status"] == "quarantine"
 

@@ -217,7 +217,7 @@ def test_release_with_wrong_signature_password_is_401_and_lot_stays_quarantine(a
     assert {m: count(m) for m in (LotDisposition, Signature)} == before
     new_rows = db.session.scalars(select(AuditEntry).where(AuditEntry.seq > last_seq)
                                   .order_by(AuditEntry.seq)).all()
-    assert [row.action for row in new_rows] == ["auth.signature_failed"]
+    assert [row.action for row in new_rows] == ["security.signature_refused"]
     assert new_rows[0].actor == "qa"
     db.session.expire_all()
     assert auth.user_by_username("qa").failed_attempts == 1

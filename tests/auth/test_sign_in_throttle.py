@@ -1,0 +1,118 @@
+"""Equal time and the sign-in throttle of SPEC §4: an unknown username is checked against a hash of the same
+parameters, and one client address that fails too often is refused (429) without touching any account."""
+import datetime as dt
+import statistics
+import time
+
+from argon2 import PasswordHasher, extract_parameters
+from sqlalchemy import func, select
+
+from lims.audit.models import AuditEntry
+from lims.auth import services
+from lims.auth.models import SignInThrottle, User
+from lims.extensions import db
+from tests.conftest import make_app
+from tests.support import PASSWORD, PageClient
+
+
+def _sign_in(client, username, password, address="10.0.0.7"):
+    return client.post("/api/v1/auth/token", json={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def _failed_attempts(username):
+    db.session.expire_all()
+    return db.session.scalar(select(User.failed_attempts).where(User.username == username))
+
+
+def _audit_count():
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(AuditEntry))
+
+
+def test_an_unknown_username_is_checked_against_a_hash_of_the_same_parameters(app, users, monkeypatch):
+    checked = []
+    real_verify = PasswordHasher.verify
+    monkeypatch.setattr(PasswordHasher, "verify", lambda self, h, p: checked.append(h) or real_verify(self, h, p))
+    assert _sign_in(app.test_client(), "nobody-here", "Wrong-password-1").status_code == 401
+    assert _sign_in(app.test_client(), "tech", "Wrong-password-1").status_code == 401
+    unknown, known = checked
+    assert unknown != known
+    assert extract_parameters(unknown) == extract_parameters(known)
+
+
+def test_a_wrong_password_costs_the_same_whether_or_not_the_account_exists(app):
+    # The production parameters (19 MiB, 2 passes), where the difference was 5 ms against 30 ms.
+    app.config.update(LIMS_ARGON2_MEMORY_KIB=19456, LIMS_ARGON2_TIME_COST=2, LIMS_LOCKOUT_THRESHOLD=10 ** 6,
+                      LIMS_SIGN_IN_THROTTLE_FAILURES=10 ** 6)
+    services.create_user("real.nurse", "Rae Nurse", ["nurse"], PASSWORD)
+    client = app.test_client()
+    _sign_in(client, "nobody-here", "Wrong-password-1")  # the dummy hash is made once, on first use
+    timings = {"real.nurse": [], "nobody-here": []}
+    for _ in range(7):
+        for username, spent in timings.items():
+            started = time.perf_counter()
+            assert _sign_in(client, username, "Wrong-password-1").status_code == 401
+            spent.append(time.perf_counter() - started)
+    known, unknown = (statistics.median(timings[u]) for u in ("real.nurse", "nobody-here"))
+    assert 0.6 < unknown / known < 1.6, (known, unknown)
+
+
+def test_an_address_past_its_failures_gets_429_without_touching_the_accounts(app, users):
+    app.config["LIMS_SIGN_IN_THROTTLE_FAILURES"] = 3
+    client = app.test_client()
+    for username in ("nurse1", "nurse2", "no-such-user"):
+        assert _sign_in(client, username, "Wrong-password-1").status_code == 401
+    before = _audit_count()
+    r = _sign_in(client, "nurse1", PASSWORD)  # even the right password: the address is refused first
+    assert r.status_code == 429
+    assert r.get_json()["error"]["code"] == "too_many_sign_ins" and int(r.headers["Retry-After"]) > 0
+    assert _sign_in(client, "pharm1", "Wrong-password-1").status_code == 429
+    assert (_failed_attempts("nurse1"), _failed_attempts("pharm1")) == (1, 0)
+    assert _audit_count() == before
+    assert _sign_in(client, "nurse1", PASSWORD, address="10.0.0.8").status_code == 200  # another address
+
+
+def test_the_throttle_ends_with_its_window(app, users):
+    app.config["LIMS_SIGN_IN_THROTTLE_FAILURES"] = 2
+    client = app.test_client()
+    for _ in range(2):
+        _sign_in(client, "no-such-user", "Wrong-password-1")
+    assert _sign_in(client, "nurse1", PASSWORD).status_code == 429
+    db.session.execute(db.update(SignInThrottle).values(
+        window_started_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=16)))
+    db.session.commit()
+    assert _sign_in(client, "nurse1", PASSWORD).status_code == 200
+
+
+def test_one_anonymous_client_cannot_lock_a_wards_accounts(app, users):
+    client = app.test_client()  # the defaults: 10 failures per address, 5 per account lock it
+    for username in ("nurse1", "nurse2", "pharm1", "pharm2"):
+        for attempt in range(5):
+            _sign_in(client, username, f"Wrong-password-{attempt}")
+    db.session.expire_all()
+    locked = {u.username for u in db.session.scalars(select(User)) if services.is_locked(u)}
+    assert locked == {"nurse1", "nurse2"}
+    assert (_failed_attempts("pharm1"), _failed_attempts("pharm2")) == (0, 0)
+    rows = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "security.sign_in_throttled")).all()
+    assert [(r.actor, r.entity_id) for r in rows] == [("anonymous", "10.0.0.7")]
+
+
+def test_failures_are_counted_in_the_database_across_app_instances(app, users):
+    app.config["LIMS_SIGN_IN_THROTTLE_FAILURES"] = 2
+    other = make_app(app.database.url, LIMS_SIGN_IN_THROTTLE_FAILURES=2)
+    _sign_in(app.test_client(), "no-such-user", "Wrong-password-1")
+    with other.app_context():
+        _sign_in(other.test_client(), "no-such-user", "Wrong-password-1")
+        db.session.remove()
+        db.engine.dispose()
+    assert _sign_in(app.test_client(), "nurse1", PASSWORD).status_code == 429
+
+
+def test_the_sign_in_page_says_the_address_is_throttled(app, users):
+    app.config["LIMS_SIGN_IN_THROTTLE_FAILURES"] = 1
+    page = PageClient(app)
+    page._token_from("/login")
+    assert page.post("/login", {"username": "tech", "password": "Wrong-password-1"}).status_code == 401
+    r = page.post("/login", {"username": "tech", "password": PASSWORD})
+    assert r.status_code == 429 and "too many failed sign-ins from this computer" in r.get_data(as_text=True)
