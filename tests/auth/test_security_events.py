@@ -9,8 +9,8 @@ from lims.audit.models import AuditEntry
 from lims.doses.models import Dose
 from lims.extensions import db
 from lims.lots.models import Donor
-from tests.support import bedside, enrol, make_study, planned_dose, prepared_dose, received_bag, released_lot, sig
-from tests.support import signed_in
+from tests.support import bedside, enrol, make_study, planned_dose, prepared_dose, received_bag, released_lot
+from tests.support import signed_in, verify
 
 
 def _events(action):
@@ -71,7 +71,7 @@ def test_a_segregation_of_duties_refusal_is_a_security_event(api):
     lot = released_lot(api)
     subject = enrol(api, make_study(api)["id"])
     dose = prepared_dose(api, subject["id"], lot["id"])
-    r = api.post(f"/doses/{dose['id']}/verify", {"signature": sig()}, as_="pharm1")
+    r = verify(api, dose, as_="pharm1")  # the preparer scans and measures, then signs as the verifier
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "segregation_of_duties"
     [row] = _events("security.segregation_refused")
     assert row.actor == "pharm1" and row.entity_id.startswith("/api/v1/doses/")
