@@ -16,6 +16,8 @@ class Config:
     SECRET_KEY = _env("LIMS_SECRET_KEY", None)
     LIMS_FACILITY_FIN = _env("LIMS_FACILITY_FIN", "W1234")
     LIMS_TIMEZONE = _env("LIMS_TIMEZONE", "America/New_York")
+    # libpq waits for ever on a database host that drops packets; a probe or a request must fail over instead.
+    LIMS_DB_CONNECT_TIMEOUT_SECONDS = int(_env("LIMS_DB_CONNECT_TIMEOUT_SECONDS", "5"))
 
     LIMS_TOKEN_TTL_MINUTES = int(_env("LIMS_TOKEN_TTL_MINUTES", "480"))  # one ward shift
     LIMS_LOCKOUT_THRESHOLD = int(_env("LIMS_LOCKOUT_THRESHOLD", "5"))

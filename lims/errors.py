@@ -85,7 +85,8 @@ def _respond(status, code, message, fields=None, extra=None):
     if _wants_json():
         return jsonify(error_body(status, code, message, fields, extra)), status
     note_refusal(status, code, message, fields)
-    return render_template("error.html", status=status, code=code, message=message, fields=fields or {}), status
+    return render_template("error.html", status=status, code=code, message=message, fields=fields or {},
+                           request_id=current_request_id()), status
 
 
 def _flatten_webargs(messages):

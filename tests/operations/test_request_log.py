@@ -85,3 +85,9 @@ def test_a_bedside_stop_carries_the_request_id_and_is_logged_as_a_refusal(api, c
     refusal = log_lines(capsys, "refusal")[-1]
     assert (refusal["code"], refusal["user"], refusal["route"]) == ("bedside_check_failed", "nurse1",
                                                                     "/api/v1/bedside/verify")
+
+
+def test_a_refusal_on_a_page_names_its_request_id_for_the_help_desk(client, users):
+    r = client.get("/no-such-page", headers={"X-Request-ID": "ward4-3am"})
+    assert (r.status_code, r.headers["X-Request-ID"]) == (404, "ward4-3am")
+    assert "Reference for the help desk: <code>ward4-3am</code>" in r.get_data(as_text=True)
