@@ -162,18 +162,29 @@ def test_the_nurses_pages_on_a_phone_have_no_accessibility_violation(site, page,
     expect(page.locator("[role=alert]").first).to_be_visible()
     audit.check(page, "nurse1 390x844 ward receive refused")
 
-    def bedside(wristband, witness_password):
+    def bedside(wristband, witness_password=None):
+        """The scans first; the witness only once they match (SPEC §11: identity first)."""
         page.goto(url + "/bedside")
         page.fill("#scan-wristband", wristband)
         page.fill("#scan-bag", bag["scan"])
+        page.press("#scan-bag", "Enter")
+        if witness_password is None:
+            return
+        expect(page.locator("#witness-username")).to_be_visible()
         page.fill("#witness-username", "nurse2")
         page.fill("#witness-password", witness_password)
         page.click("#bedside-form button[type=submit]")
 
+    page.goto(url + "/bedside")
+    page.fill("#scan-wristband", "MRN-0001")
+    page.fill("#scan-bag", bag["scan"])
+    page.press("#scan-bag", "Enter")
+    expect(page.locator("#witness-username")).to_be_visible()
+    audit.check(page, "nurse1 390x844 bedside scans matched, witness asked")
     bedside("MRN-0001", WRONG_PASSWORD)
     expect(page.locator("[role=alert]").first).to_be_visible()
     audit.check(page, "nurse1 390x844 bedside witness refused [401]")
-    bedside("MRN-0002", PASSWORD)
+    bedside("MRN-0002")
     expect(page.locator("#verdict")).to_have_text("STOP")
     audit.check(page, "nurse1 390x844 bedside STOP")
     bedside("MRN-0001", PASSWORD)
@@ -241,6 +252,7 @@ def test_the_focus_ring_stands_out_3_to_1_on_light_and_dark_backgrounds(site, pa
     page.goto(url + "/bedside")
     page.fill("#scan-wristband", "MRN-0001")
     page.fill("#scan-bag", site["bag"]["scan"])
+    page.press("#scan-bag", "Enter")  # identity first: the witness is asked once the scans match
     page.fill("#witness-username", "nurse2")
     page.fill("#witness-password", PASSWORD)
     page.click("#bedside-form button[type=submit]")
