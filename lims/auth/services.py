@@ -19,7 +19,7 @@ from lims.extensions import db, insert_record
 from lims.timeutil import aware, iso, local, utcnow
 
 MEANINGS = ("released", "rejected", "held", "recalled", "prepared", "verified", "witnessed", "administered",
-            "reviewed", "approved")
+            "reviewed", "approved", "eligibility_determined")
 
 
 def _hasher():

@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint
 
 from lims.auth.access import current_user, login_required, roles_required
-from lims.lots import schemas, services
+from lims.lots import lookback, schemas, services
 
 blp = Blueprint("lots", __name__, url_prefix="/api/v1", description="Products, donors, lots, QC and release")
 
@@ -20,6 +20,17 @@ def create_product(body):
 @blp.response(201, schemas.DonorSchema)
 def register_donor(body):
     return services.register_donor(body["code"], body["eligibility"])
+
+
+@blp.route("/donors/<int:donor_id>/eligibility", methods=["POST"])
+@roles_required("qa")
+@blp.arguments(schemas.DonorEligibilityRequestSchema)
+@blp.response(200)
+def determine_donor_eligibility(body, donor_id):
+    """Donor look-back (SPEC §5): the signed change, every released lot of the donor put on hold in the same
+    transaction; answers {donor, lots_held, lots_unreleasable, subjects_to_notify}."""
+    return lookback.determine_donor_eligibility(current_user(), donor_id, body["eligibility"], body["reason"],
+                                                body["signature"])
 
 
 @blp.route("/lots", methods=["POST"])

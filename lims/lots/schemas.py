@@ -142,3 +142,9 @@ class EvaluationSchema(Schema):
 
 class DispositionRequestSchema(SignedSchema):
     reason = text(1000, load_default=None)
+
+
+class DonorEligibilityRequestSchema(SignedSchema):
+    """QA's determination of a donor's eligibility (SPEC §5, donor look-back)."""
+    eligibility = fields.String(required=True, validate=validate.OneOf(ELIGIBILITY))
+    reason = text(1000, required=True)

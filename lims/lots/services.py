@@ -256,6 +256,15 @@ def dispose(user, lot_id, action, signature, reason=None):
     return lot
 
 
+def hold_in_transaction(user, lot, reason):
+    """QA's signed hold of one lot inside the caller's transaction (a donor look-back holds every lot of the donor
+    and commits once): the same status change, disposition and signature as dispose("hold"), without the commit."""
+    if lot.status != "released":
+        raise Conflict(f"lot {lot.printed_number} is {lot.status}; only a released lot is put on hold",
+                       code="invalid_transition", extra={"status": lot.status})
+    _change_status(lot, "on_hold", user, reason, signature_meaning="held")
+
+
 def _check_release(user, lot):
     recorded = db.session.scalar(select(QcResult.id).where(QcResult.lot_id == lot.id,
                                                             QcResult.recorded_by_id == user.id).limit(1))

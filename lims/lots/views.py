@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from lims import units
 from lims.auth.access import current_user, login_required, roles_required
 from lims.errors import LimsError, invalid
-from lims.lots import chart, schemas, services
+from lims.lots import chart, lookback, schemas, services
 from lims.lots.models import ELIGIBILITY, LOT_STATUSES
 from lims.pages import load_form, refused
 from lims.paging import dates
@@ -130,7 +130,9 @@ def _lot_context(lot_id):
             # The bench records the tests in turn: the form opens on the first one still without a result.
             "next_test": missing[0] if missing else None,
             "can_record_qc": user.has_role("technician") and lot.status not in ("rejected", "recalled"),
-            "actions": actions if user.has_role("qa") else [], "dialogs": DIALOGS}
+            "actions": actions if user.has_role("qa") else [], "dialogs": DIALOGS,
+            "eligibility_choices": [(e, e) for e in ELIGIBILITY if e != lot.donor.eligibility] if user.has_role("qa")
+            else []}
 
 
 def _test_options(lot, evaluation):
@@ -173,6 +175,26 @@ def record_qc(lot_id):
         message += " The lot no longer meets its specification and is now ON HOLD."
     flash(message)
     return redirect(url_for(".lot_page", lot_id=lot_id, _anchor="qc"))
+
+
+@bp.route("/lots/<int:lot_id>/donor-eligibility", methods=["POST"])
+@roles_required("qa")
+def determine_donor_eligibility(lot_id):
+    """The look-back from the lot page: the lot's donor changed, every released lot of the donor held (SPEC §5)."""
+    lot = services.get_lot(lot_id)
+    try:
+        body = load_form(schemas.DonorEligibilityRequestSchema(), request.form)
+        answer = lookback.determine_donor_eligibility(current_user(), lot.donor_id, body["eligibility"],
+                                                      body["reason"], body["signature"])
+    except LimsError as e:
+        return _lot_refused(lot_id, e, "donor")
+    held = ", ".join(h["printed_number"] for h in answer["lots_held"])
+    notify = ", ".join(f"{s['code']} (bag {s['bag']})" for s in answer["subjects_to_notify"])
+    flash(f"Donor {answer['donor']['code']} is now {answer['donor']['eligibility']}. "
+          + (f"Put on hold: {held}. " if held else "No released lot to hold. ")
+          + (f"Subjects to notify: {notify}." if notify else "No subject was infused from this donor's lots."))
+    return redirect(url_for("chainofcustody_pages.recalls") if answer["lots_held"] or notify
+                    else url_for(".lot_page", lot_id=lot_id))
 
 
 def _disposition_page(action):

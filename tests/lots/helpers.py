@@ -20,3 +20,19 @@ def qc_without(*tests):
 
 def error(response):
     return response.get_json()["error"]
+
+
+def infused_bag(api, subject, lot_id):
+    """A subject's dose from the lot taken all the way: planned, prepared, verified, received, checked, infused."""
+    import datetime as dt
+
+    from tests.support import bedside, received_bag, sig
+    bag = received_bag(api, subject["id"], lot_id)
+    r = bedside(api, bag["scan"], subject["wristband"])
+    assert r.status_code == 200, r.get_json()
+    now = dt.datetime.now(dt.timezone.utc)
+    r = api.post(f"/bags/{bag['code']}/infusion",
+                 {"started_at": (now - dt.timedelta(seconds=30)).isoformat(), "completed_at": now.isoformat(),
+                  "volume_infused": bag["volume"], "signature": sig()}, as_="nurse1")
+    assert r.status_code == 201, r.get_json()
+    return bag
