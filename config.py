@@ -31,6 +31,8 @@ class Config:
 
     # Dose rules of SPEC §7, each a site setting with the SPEC's default.
     LIMS_WEIGHT_MAX_AGE_DAYS = int(_env("LIMS_WEIGHT_MAX_AGE_DAYS", "14"))
+    # A new weight this far (percent) from the latest needs confirming with a reason (SPEC §6): the lb/kg slip.
+    LIMS_WEIGHT_CHANGE_CONFIRM_PERCENT = float(_env("LIMS_WEIGHT_CHANGE_CONFIRM_PERCENT", "10"))
     LIMS_VOLUME_STEP_ML = _env("LIMS_VOLUME_STEP_ML", "0.1")
     LIMS_MAX_DEVIATION_PERCENT = float(_env("LIMS_MAX_DEVIATION_PERCENT", "10"))
     LIMS_MAX_DMSO_G_PER_KG = float(_env("LIMS_MAX_DMSO_G_PER_KG", "1"))

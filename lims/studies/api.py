@@ -59,4 +59,13 @@ def get_subject(subject_id):
 @blp.arguments(schemas.WeightCreateSchema)
 @blp.response(201, schemas.WeightSchema)
 def record_weight(body, subject_id):
-    return services.record_weight(current_user(), subject_id, body["weight"], body["weighed_on"])
+    return services.record_weight(current_user(), subject_id, body["weight"], body["weighed_on"],
+                                  body["confirm_change"], body["reason"])
+
+
+@blp.route("/subjects/<int:subject_id>/weights/<int:weight_id>/strike", methods=["POST"])
+@roles_required("investigator")
+@blp.arguments(schemas.WeightStrikeSchema)
+@blp.response(200, schemas.WeightSchema)
+def strike_weight(body, subject_id, weight_id):
+    return services.strike_weight(current_user(), subject_id, weight_id, body["reason"])

@@ -108,6 +108,16 @@ class Subject(db.Model):
     weights = relationship("SubjectWeight", order_by="(SubjectWeight.weighed_on, SubjectWeight.id)",
                            back_populates="subject")
 
+    @property
+    def current_weights(self):
+        """The weights that count (not struck), in weighing order."""
+        return [w for w in self.weights if w.strike is None]
+
+    @property
+    def latest_current_weight(self):
+        current = self.current_weights
+        return current[-1] if current else None
+
     def audit_dict(self):
         return {"study_id": self.study_id, "cohort_id": self.cohort_id, "code": self.code,
                 "wristband": self.wristband}
@@ -126,14 +136,37 @@ class SubjectWeight(db.Model):
     recorded_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     subject = relationship("Subject", back_populates="weights")
+    # Read with the weights (one statement for a page of them): a struck weight is shown struck, never hidden.
+    strike = relationship("WeightStrike", uselist=False, lazy="selectin", back_populates="weight_row")
 
     @property
     def weight(self):
         return units.of(self.weight_kg, "mass")
 
+    @property
+    def struck(self):
+        return self.strike is not None
+
     def audit_dict(self):
         return {"subject_id": self.subject_id, "weight_kg": self.weight_kg, "entered": self.entered,
                 "weighed_on": self.weighed_on}
+
+
+class WeightStrike(db.Model):
+    """A weight entered in error, struck through with the reason (SPEC §6): the weight row stays as it was typed, so
+    the record shows what was entered and why it no longer counts; dose planning reads only weights without one."""
+    __tablename__ = "subject_weight_strikes"
+
+    weight_id: Mapped[int] = mapped_column(ForeignKey("subject_weights.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    struck_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    struck_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    weight_row = relationship("SubjectWeight", back_populates="strike")
+    struck_by = relationship("User", lazy="joined")
+
+    def audit_dict(self):
+        return {"weight_id": self.weight_id, "reason": self.reason}
 
 
 # The pages' lists, worklists and searches (migration 0007, SPEC §15).

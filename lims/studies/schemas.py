@@ -67,6 +67,13 @@ class SubjectCreateSchema(StrictSchema):
 class WeightCreateSchema(StrictSchema):
     weight = EnteredMass(required=True)
     weighed_on = PlausibleDate(required=True)
+    # A change of more than 10 % from the latest weight is refused unless confirmed, with the reason (SPEC §6).
+    confirm_change = fields.Boolean(load_default=False)
+    reason = text(500, load_default=None)
+
+
+class WeightStrikeSchema(StrictSchema):
+    reason = text(500, required=True)
 
 
 class WeightSchema(Schema):
@@ -74,6 +81,10 @@ class WeightSchema(Schema):
     weight = Quantity("mass")
     entered = fields.String()
     weighed_on = fields.Date()
+    struck = fields.Boolean()
+    strike = fields.Function(lambda w: None if w.strike is None else {
+        "reason": w.strike.reason, "struck_by": w.strike.struck_by.full_name,
+        "struck_at": w.strike.struck_at.isoformat()})
 
 
 class SubjectSchema(Schema):

@@ -1,12 +1,13 @@
 """Studies, cohorts and their escalation gates, enrolment and weights (SPEC §6)."""
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import exists, select
 
 from lims import units
 from lims.audit import services as audit
 from lims.auth import services as auth
 from lims.errors import Conflict, NotFound, invalid
 from lims.extensions import db
-from lims.studies.models import Cohort, SafetyReview, Study, Subject, SubjectWeight
+from lims.studies.models import Cohort, SafetyReview, Study, Subject, SubjectWeight, WeightStrike
 from lims.timeutil import site_today
 
 
@@ -124,7 +125,7 @@ def subject_by_wristband(wristband):
     return db.session.scalar(select(Subject).where(Subject.wristband == wristband))
 
 
-def _add_weight(user, subject, weight, weighed_on):
+def _add_weight(user, subject, weight, weighed_on, reason=None):
     q, entered = weight
     kg = units.magnitude(q, "mass")
     if not 20 <= kg <= 300:
@@ -136,20 +137,86 @@ def _add_weight(user, subject, weight, weighed_on):
     row = SubjectWeight(subject=subject, weight_kg=kg, entered=entered, weighed_on=weighed_on,
                         recorded_by_id=user.id)
     db.session.add(row)
-    audit.record("subject.weighed", row)
+    audit.record("subject.weighed", row, reason=reason)
     return row
 
 
-def record_weight(user, subject_id, weight, weighed_on):
+def _tenth(value):
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def in_kg_and_lb(kg):
+    """72.6 kg (160 lb): both units, because the slip this check catches is the one between them."""
+    return f"{_tenth(kg)} kg ({_tenth(units.of(kg, 'mass').to('lb').magnitude)} lb)"
+
+
+def weight_change(previous, kg):
+    """The change from the latest weight that counts, in percent of it, and whether it needs confirming."""
+    change = 100 * (kg - previous.weight_kg) / previous.weight_kg
+    return change, abs(change) > float(current_app.config["LIMS_WEIGHT_CHANGE_CONFIRM_PERCENT"])
+
+
+def record_weight(user, subject_id, weight, weighed_on, confirm_change=False, reason=None):
+    """A new dated weight. One more than 10 % (setting) from the latest weight that counts is the classic lb/kg slip
+    (160 lb typed as 160 kg doubles the dose): refused (409) naming both weights, unless the request confirms the
+    change and says why; the reason is kept in the audit row."""
     subject = get_subject(subject_id)
-    row = _add_weight(user, subject, weight, weighed_on)
+    if confirm_change and not reason:
+        raise invalid("reason", "say why the weight changed so much (for example: re-weighed after admission)")
+    previous = latest_weight(subject)
+    kg = units.magnitude(weight[0], "mass")
+    if previous is not None and 20 <= kg <= 300:
+        change, needs_confirming = weight_change(previous, kg)
+        if needs_confirming and not confirm_change:
+            limit = current_app.config["LIMS_WEIGHT_CHANGE_CONFIRM_PERCENT"]
+            raise Conflict(
+                f"{_tenth(previous.weight_kg)} kg → {_tenth(kg)} kg: the new weight differs from the latest "
+                f"({in_kg_and_lb(previous.weight_kg)} on {previous.weighed_on.isoformat()}) by {change:+.0f} %, more "
+                f"than {limit:g} %; check the unit, or confirm the change with a reason",
+                code="weight_change_unconfirmed",
+                extra={"previous_weight": units.dump(previous.weight, "mass"),
+                       "previous_weighed_on": previous.weighed_on.isoformat(),
+                       "new_weight": units.dump(weight[0], "mass"), "change_percent": round(change, 1)})
+    row = _add_weight(user, subject, weight, weighed_on, reason=reason if confirm_change else None)
     db.session.commit()
     return row
 
 
+def _current(query):
+    return query.where(~exists().where(WeightStrike.weight_id == SubjectWeight.id))
+
+
 def latest_weight(subject):
-    return db.session.scalar(select(SubjectWeight).where(SubjectWeight.subject_id == subject.id)
+    """The latest weight that counts: a struck weight (entered in error) is never a dose's basis (SPEC §6, §7)."""
+    return db.session.scalar(_current(select(SubjectWeight).where(SubjectWeight.subject_id == subject.id))
                              .order_by(SubjectWeight.weighed_on.desc(), SubjectWeight.id.desc()).limit(1))
+
+
+def strike_weight(user, subject_id, weight_id, reason):
+    """Strikes through a weight entered in error, with the reason; the row stays (never deleted). A weight a current
+    dose was computed from is refused: the pharmacy plans again from the right weight first, so no dose stands on a
+    weight the record says was wrong."""
+    from lims.doses.models import Dose
+    subject = get_subject(subject_id)
+    row = db.session.scalar(select(SubjectWeight).where(SubjectWeight.id == weight_id,
+                                                         SubjectWeight.subject_id == subject.id).with_for_update())
+    if row is None:
+        raise NotFound(f"subject {subject.code} has no weight {weight_id}", code="weight_not_found")
+    if row.strike is not None:
+        raise Conflict(f"the weight of {row.weighed_on.isoformat()} ({row.entered}) is already struck through",
+                       code="weight_already_struck")
+    dose = db.session.scalar(select(Dose.id).where(Dose.weight_id == row.id, Dose.status != "superseded").limit(1))
+    if dose is not None:
+        raise Conflict(f"dose {dose} was planned from this weight ({row.entered}); record the right weight and have "
+                       f"the pharmacy plan the dose again before striking it", code="weight_in_use",
+                       extra={"dose_id": dose})
+    strike = WeightStrike(weight_row=row, reason=reason, struck_by_id=user.id)
+    db.session.add(strike)
+    audit.record("subject.weight_struck", entity="subject_weights", entity_id=row.id,
+                 before={**row.audit_dict(), "struck": False}, after={**row.audit_dict(), "struck": True},
+                 reason=reason)
+    db.session.commit()
+    return row
 
 
 def sign_safety_review(user, study_id, cohort_name, signature, decision="proceed", notes=None):

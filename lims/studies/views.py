@@ -150,7 +150,18 @@ def _subject_context(subject_id):
 @bp.route("/subjects/<int:subject_id>", methods=["GET"])
 @login_required
 def subject_page(subject_id):
-    return render_template("studies/subject.html", **_subject_context(subject_id))
+    return render_template("studies/subject.html", refused_action=None, **_subject_context(subject_id))
+
+
+def _weight_question(error):
+    """"72.6 kg → 165 kg: is this right?" with both weights in kg and lb, from the API's refusal (SPEC §6)."""
+    if error.code != "weight_change_unconfirmed":
+        return None
+    previous, new = error.extra["previous_weight"]["value"], error.extra["new_weight"]["value"]
+    return {"previous": services.in_kg_and_lb(previous), "new": services.in_kg_and_lb(new),
+            "headline": f"{services.in_kg_and_lb(previous).split(' (')[0]} → "
+                        f"{services.in_kg_and_lb(new).split(' (')[0]}: is this right?",
+            "change": error.extra["change_percent"], "previous_on": error.extra["previous_weighed_on"]}
 
 
 @bp.route("/subjects/<int:subject_id>/weights", methods=["POST"])
@@ -158,10 +169,25 @@ def subject_page(subject_id):
 def record_weight(subject_id):
     try:
         body = load_form(schemas.WeightCreateSchema(), request.form)
-        row = services.record_weight(current_user(), subject_id, body["weight"], body["weighed_on"])
+        row = services.record_weight(current_user(), subject_id, body["weight"], body["weighed_on"],
+                                     body["confirm_change"], body["reason"])
     except LimsError as e:
-        return refused("studies/subject.html", e, form=request.form, context=lambda: _subject_context(subject_id))
+        return refused("studies/subject.html", e, form=request.form, refused_action="weight",
+                       weight_question=_weight_question(e), context=lambda: _subject_context(subject_id))
     flash(f"Weight {row.entered} ({figure(row.weight, 'mass')}) recorded for {row.weighed_on.isoformat()}.")
+    return redirect(f"/subjects/{subject_id}")
+
+
+@bp.route("/subjects/<int:subject_id>/weights/<int:weight_id>/strike", methods=["POST"])
+@roles_required("investigator")
+def strike_weight(subject_id, weight_id):
+    try:
+        body = load_form(schemas.WeightStrikeSchema(), request.form)
+        row = services.strike_weight(current_user(), subject_id, weight_id, body["reason"])
+    except LimsError as e:
+        return refused("studies/subject.html", e, form=request.form, refused_action="strike",
+                       refused_weight=weight_id, context=lambda: _subject_context(subject_id))
+    flash(f"Weight {row.entered} of {row.weighed_on.isoformat()} struck through: it no longer counts for a dose.")
     return redirect(f"/subjects/{subject_id}")
 
 

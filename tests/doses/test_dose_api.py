@@ -94,8 +94,8 @@ def test_a_fresh_weight_makes_the_subject_plannable_again(api, study):
     s = enrol(api, study["id"], code="S-OLD", cohort="Expansion", weighed_on=site_today() - dt.timedelta(days=30))
     lot = released_lot(api)
     assert plan(api, s["id"], lot["id"]).status_code == 422
-    r = api.post(f"/subjects/{s['id']}/weights", {"weight": "80 kg", "weighed_on": site_today().isoformat()},
-                 as_="inv")
+    r = api.post(f"/subjects/{s['id']}/weights", {"weight": "80 kg", "weighed_on": site_today().isoformat(),
+                                                  "confirm_change": True, "reason": "re-weighed"}, as_="inv")
     assert r.status_code == 201
     r = plan(api, s["id"], lot["id"])
     assert r.status_code == 201 and r.get_json()["dosing_weight"] == {"value": 80.0, "unit": "kg"}
@@ -350,8 +350,8 @@ def test_the_study_weight_cap_limits_the_dosing_weight(api):
 def test_a_plan_made_stale_by_a_new_weight_is_refused_at_preparation(api, subject):
     lot = released_lot(api)
     dose = planned_dose(api, subject["id"], lot["id"])
-    r = api.post(f"/subjects/{subject['id']}/weights", {"weight": "90 kg", "weighed_on": site_today().isoformat()},
-                 as_="inv")
+    r = api.post(f"/subjects/{subject['id']}/weights", {"weight": "90 kg", "weighed_on": site_today().isoformat(),
+                                                  "confirm_change": True, "reason": "re-weighed"}, as_="inv")
     assert r.status_code == 201
     r = prepare(api, dose["id"])
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "plan_out_of_date"

@@ -141,7 +141,8 @@ def test_plan_page_warns_when_preparing_now_would_be_refused(api, pharm1, subjec
     dose = planned_dose(api, subject["id"], lot["id"])
     assert "Preparing now would be refused" not in text(pharm1.get(f"/doses/{dose['id']}"))
     today = site_now_local().date().isoformat()
-    r = api.post(f"/subjects/{subject['id']}/weights", {"weight": "90 kg", "weighed_on": today}, as_="inv")
+    r = api.post(f"/subjects/{subject['id']}/weights", {"weight": "90 kg", "weighed_on": today,
+                                                        "confirm_change": True, "reason": "re-weighed"}, as_="inv")
     assert r.status_code == 201
     page = text(pharm1.get(f"/doses/{dose['id']}"))
     assert "Preparing now would be refused: the plan is out of date (weight or QC results changed)" in page
