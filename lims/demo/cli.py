@@ -26,6 +26,14 @@ PASSING_QC = [("viability", "91 %"), ("cell_concentration", "12e6 cell/mL"), ("c
               ("cd105", "97.2 %"), ("cd45", "0.4 %"), ("cd34", "0.3 %"), ("cd14", "0.5 %"), ("cd19", "0.2 %"),
               ("hla_dr", "0.7 %"), ("sterility", "negative"), ("mycoplasma", "negative"),
               ("endotoxin", "0.1 EU/mL"), ("gram_stain", "negative")]
+# The reference trial's entry criteria (SPEC §6): chronic ischemic stroke, onset more than six months before
+# enrolment, NIHSS at least 6; informed consent is asked for every study with criteria.
+REFERENCE_CRITERIA = [
+    {"name": "ischemic_stroke", "kind": "yes", "value": True, "question": "Ischemic stroke confirmed by imaging?"},
+    {"name": "stroke_onset_on", "kind": "months_before", "value": 6, "question": "Date of stroke onset"},
+    {"name": "nihss", "kind": "min", "value": 6, "question": "NIHSS score (0–42)", "integer": True, "lowest": 0,
+     "highest": 42},
+]
 REFERENCE_COHORTS = [("Tier 1", "0.5e6 cell/kg", 5), ("Tier 2", "1.0e6 cell/kg", 5), ("Tier 3", "1.5e6 cell/kg", 5),
                      ("Expansion", "1.5e6 cell/kg", 21)]
 
@@ -84,7 +92,8 @@ def _load_lots():
 
 def _load_study():
     studies.create_study("NCT01297413", "Allogeneic ischemia-tolerant MSC in acute ischemic stroke", "sequential",
-                         [{"name": n, "dose": parse(d, "dose"), "size": s} for n, d, s in REFERENCE_COHORTS])
+                         [{"name": n, "dose": parse(d, "dose"), "size": s} for n, d, s in REFERENCE_COHORTS],
+                         eligibility=REFERENCE_CRITERIA)
 
 
 def _print_users():

@@ -12,7 +12,16 @@ blp = Blueprint("studies", __name__, url_prefix="/api/v1", description="Studies,
 @blp.response(201, schemas.StudySchema)
 def create_study(body):
     return services.create_study(body["code"], body["title"], body["escalation"], body["cohorts"],
-                                 body["weight_cap"])
+                                 body["weight_cap"], body["eligibility"], body["follow_up_days"])
+
+
+@blp.route("/studies/<int:study_id>/eligibility", methods=["POST"])
+@roles_required("admin")
+@blp.arguments(schemas.EligibilityRevisionSchema)
+@blp.response(201, schemas.StudySchema)
+def revise_eligibility(body, study_id):
+    """A new version of the study's entry criteria (the earlier versions stay with the subjects judged by them)."""
+    return services.revise_eligibility(study_id, body["eligibility"])
 
 
 @blp.route("/studies", methods=["GET"])
@@ -44,7 +53,8 @@ def sign_safety_review(body, study_id, cohort_name):
 @blp.response(201, schemas.SubjectSchema)
 def enrol_subject(body):
     return services.enrol_subject(current_user(), body["study_id"], body["code"], body["wristband"], body["cohort"],
-                                  body["weight"], body["weighed_on"])
+                                  body["weight"], body["weighed_on"], body["eligibility"], body["consent_signed_on"],
+                                  body["signature"])
 
 
 @blp.route("/subjects/<int:subject_id>", methods=["GET"])

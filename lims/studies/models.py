@@ -1,5 +1,8 @@
 """Studies, ordered dose cohorts, safety reviews, subjects and their dated weights (SPEC §6)."""
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+import json
+
+from sqlalchemy import (Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims import units
@@ -8,6 +11,9 @@ from lims.models_base import UTCDateTime
 from lims.timeutil import utcnow
 
 ESCALATION = ("sequential", "none")
+CRITERION_KINDS = ("yes", "min", "max", "months_before")
+# The reference trial's visits after infusion, to its one-year safety end point (SPEC §6).
+DEFAULT_FOLLOW_UP_DAYS = (1, 7, 30, 90, 180, 365)
 
 
 class Study(db.Model):
@@ -20,16 +26,32 @@ class Study(db.Model):
     escalation: Mapped[str] = mapped_column(String(16), nullable=False)
     weight_cap_kg: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    # Days after infusion at which a follow-up visit is due, as a JSON list of integers (study data, SPEC §6).
+    follow_up_days_json: Mapped[str] = mapped_column("follow_up_days", Text, nullable=False,
+                                                     default=lambda: json.dumps(list(DEFAULT_FOLLOW_UP_DAYS)),
+                                                     server_default="[1, 7, 30, 90, 180, 365]")
 
     cohorts = relationship("Cohort", order_by="Cohort.position", back_populates="study", lazy="selectin")
+    # Every version of the entry criteria, oldest first; read with the study where a page or the API shows them.
+    eligibility_versions = relationship("EligibilityVersion", order_by="EligibilityVersion.version",
+                                        back_populates="study")
 
     @property
     def weight_cap(self):
         return units.of(self.weight_cap_kg, "mass")
 
+    @property
+    def follow_up_days(self):
+        return json.loads(self.follow_up_days_json)
+
+    @property
+    def eligibility(self):
+        """The criteria version in force (the latest), or None for a study without entry criteria."""
+        return self.eligibility_versions[-1] if self.eligibility_versions else None
+
     def audit_dict(self):
         return {"code": self.code, "title": self.title, "escalation": self.escalation,
-                "weight_cap_kg": self.weight_cap_kg,
+                "weight_cap_kg": self.weight_cap_kg, "follow_up_days": self.follow_up_days,
                 "cohorts": [{"name": c.name, "dose_cells_per_kg": c.dose_cells_per_kg, "size": c.size}
                             for c in self.cohorts]}
 
@@ -87,6 +109,56 @@ class SafetyReview(db.Model):
         return {"cohort_id": self.cohort_id, "decision": self.decision, "notes": self.notes}
 
 
+class EligibilityVersion(db.Model):
+    """One version of a study's entry criteria, versioned data like a release specification: a change of criteria is
+    a new version, and each enrolment keeps the version it was judged by."""
+    __tablename__ = "eligibility_versions"
+    __table_args__ = (UniqueConstraint("study_id", "version", name="version_in_study"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    study = relationship("Study", back_populates="eligibility_versions")
+    criteria = relationship("EligibilityCriterion", order_by="EligibilityCriterion.position", lazy="selectin",
+                            back_populates="version_row")
+
+    def audit_dict(self):
+        return {"study_id": self.study_id, "version": self.version,
+                "criteria": [c.audit_dict() for c in self.criteria]}
+
+
+class EligibilityCriterion(db.Model):
+    __tablename__ = "eligibility_criteria"
+    __table_args__ = (
+        UniqueConstraint("version_id", "name", name="name_in_version"),
+        CheckConstraint("kind IN ('yes', 'min', 'max', 'months_before')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("eligibility_versions.id"), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    value_json: Mapped[str] = mapped_column("value", Text, nullable=False)  # true, 6, 6 (months): JSON
+    question: Mapped[str | None] = mapped_column(String(200), nullable=True)  # asked in words on the form
+    # What a valid answer is, apart from meeting the criterion: NIHSS is an integer 0–42 (beyond it, a typing slip).
+    integer: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    lowest: Mapped[float | None] = mapped_column(Float, nullable=True)
+    highest: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    version_row = relationship("EligibilityVersion", back_populates="criteria")
+
+    @property
+    def value(self):
+        return json.loads(self.value_json)
+
+    def audit_dict(self):
+        return {"name": self.name, "kind": self.kind, "value": self.value, "question": self.question,
+                "integer": self.integer, "lowest": self.lowest, "highest": self.highest}
+
+
 class Subject(db.Model):
     __tablename__ = "subjects"
     __table_args__ = (UniqueConstraint("study_id", "code", name="code_in_study"),)
@@ -107,6 +179,7 @@ class Subject(db.Model):
     cohort = relationship("Cohort", lazy="joined")
     weights = relationship("SubjectWeight", order_by="(SubjectWeight.weighed_on, SubjectWeight.id)",
                            back_populates="subject")
+    enrolment = relationship("SubjectEnrolment", uselist=False, back_populates="subject")
 
     @property
     def current_weights(self):
@@ -150,6 +223,51 @@ class SubjectWeight(db.Model):
     def audit_dict(self):
         return {"subject_id": self.subject_id, "weight_kg": self.weight_kg, "entered": self.entered,
                 "weighed_on": self.weighed_on}
+
+
+class SubjectEnrolment(db.Model):
+    """What a subject was enrolled on: the informed consent date, the entry criteria version and the answers, signed
+    by the enrolling investigator (meaning `enrolled`) over all of them (SPEC §6)."""
+    __tablename__ = "subject_enrolments"
+
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
+    eligibility_version_id: Mapped[int | None] = mapped_column(ForeignKey("eligibility_versions.id"), nullable=True)
+    consent_signed_on = mapped_column(Date, nullable=True)
+    signature_id: Mapped[int | None] = mapped_column(ForeignKey("signatures.id"), nullable=True)
+
+    subject = relationship("Subject", back_populates="enrolment")
+    eligibility_version = relationship("EligibilityVersion")
+    answers = relationship("EligibilityAnswer", order_by="EligibilityAnswer.id", lazy="selectin",
+                           back_populates="enrolment")
+    signature = relationship("Signature", lazy="joined")
+
+    def audit_dict(self):
+        return {"subject_id": self.subject_id, "eligibility_version_id": self.eligibility_version_id,
+                "consent_signed_on": self.consent_signed_on,
+                "answers": [a.audit_dict() for a in self.answers]}
+
+
+class EligibilityAnswer(db.Model):
+    """One criterion's answer at enrolment, as given, and whether it met the criterion."""
+    __tablename__ = "eligibility_answers"
+    __table_args__ = (UniqueConstraint("subject_id", "criterion_id", name="one_per_criterion"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject_enrolments.subject_id"), nullable=False)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("eligibility_criteria.id"), nullable=False)
+    answer_json: Mapped[str] = mapped_column("answer", Text, nullable=False)
+    met: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+    enrolment = relationship("SubjectEnrolment", back_populates="answers")
+    criterion = relationship("EligibilityCriterion", lazy="joined")
+
+    @property
+    def answer(self):
+        return json.loads(self.answer_json)
+
+    def audit_dict(self):
+        return {"criterion": self.criterion.name if self.criterion else self.criterion_id, "answer": self.answer,
+                "met": self.met}
 
 
 class WeightStrike(db.Model):

@@ -1,52 +1,132 @@
 """Studies, cohorts and their escalation gates, enrolment and weights (SPEC §6)."""
+import json
+
 from flask import current_app
 from sqlalchemy import exists, select
+from sqlalchemy.orm import selectinload
 
 from lims import units
 from lims.audit import services as audit
 from lims.auth import services as auth
 from lims.errors import Conflict, NotFound, invalid
 from lims.extensions import db
-from lims.studies.models import Cohort, SafetyReview, Study, Subject, SubjectWeight, WeightStrike
+from lims.studies import eligibility as criteria_rules
+from lims.studies.models import (DEFAULT_FOLLOW_UP_DAYS, Cohort, EligibilityAnswer, EligibilityCriterion,
+                                 EligibilityVersion, SafetyReview, Study, Subject, SubjectEnrolment, SubjectWeight,
+                                 WeightStrike)
 from lims.timeutil import site_today
 
 
-def create_study(code, title, escalation, cohorts, weight_cap=None):
+def _criteria_version(study, number, criteria):
+    names = [c["name"] for c in criteria]
+    if len(set(names)) != len(names):
+        raise invalid("eligibility", "each criterion name once")
+    version = EligibilityVersion(study=study, version=number)
+    version.criteria = [
+        EligibilityCriterion(position=i, name=c["name"], kind=c["kind"], value_json=json.dumps(c["value"]),
+                             question=c.get("question"), integer=bool(c.get("integer")), lowest=c.get("lowest"),
+                             highest=c.get("highest"))
+        for i, c in enumerate(criteria, start=1)]
+    db.session.add(version)
+    audit.record("study.eligibility_versioned", version)
+    return version
+
+
+def create_study(code, title, escalation, cohorts, weight_cap=None, eligibility=None, follow_up_days=None):
+    """A study with its cohorts in order, its entry criteria (version 1, if any) and its follow-up schedule."""
     if db.session.scalar(select(Study.id).where(Study.code == code)) is not None:
         raise Conflict(f"study {code} exists", code="study_exists")
     names = [c["name"] for c in cohorts]
     if len(set(names)) != len(names):
         raise invalid("cohorts", "cohort names must be unique within a study")
     study = Study(code=code, title=title, escalation=escalation,
-                  weight_cap_kg=units.magnitude(weight_cap, "mass") if weight_cap is not None else None)
+                  weight_cap_kg=units.magnitude(weight_cap, "mass") if weight_cap is not None else None,
+                  follow_up_days_json=json.dumps(sorted(follow_up_days or DEFAULT_FOLLOW_UP_DAYS)))
     study.cohorts = [Cohort(position=i, name=c["name"], dose_cells_per_kg=units.magnitude(c["dose"], "dose"),
                             size=c["size"]) for i, c in enumerate(cohorts, start=1)]
     db.session.add(study)
     audit.record("study.created", study)
+    if eligibility:
+        _criteria_version(study, 1, eligibility)
     db.session.commit()
     return study
 
 
+def revise_eligibility(study_id, criteria):
+    """A new version of the study's entry criteria; subjects enrolled before keep the version they were judged by."""
+    study = get_study(study_id)
+    current = study.eligibility
+    _criteria_version(study, (current.version if current else 0) + 1, criteria)
+    db.session.commit()
+    db.session.expire(study, ["eligibility_versions"])
+    return study
+
+
 def _with_cohorts():
-    # A study is shown with its cohorts and their reviews: read together, not one review per cohort.
-    from sqlalchemy.orm import selectinload
+    # A study is shown with its cohorts and their reviews: read together, not one review per cohort. Its criteria
+    # versions come in one more statement (their criteria in one more).
     return selectinload(Study.cohorts).selectinload(Cohort.review)
 
 
 def get_study(study_id):
-    study = db.session.get(Study, study_id, options=[_with_cohorts()])
+    study = db.session.get(Study, study_id, options=[_with_cohorts(), selectinload(Study.eligibility_versions)])
     if study is None:
         raise NotFound(f"no study {study_id}", code="study_not_found")
     return study
 
 
 def list_studies():
-    return db.session.scalars(select(Study).options(_with_cohorts()).order_by(Study.id)).all()
+    return db.session.scalars(select(Study).options(_with_cohorts(), selectinload(Study.eligibility_versions))
+                              .order_by(Study.id)).all()
+
+
+def judge_eligibility(study, answers, consent_signed_on):
+    """Every entry criterion of the study's current version, and informed consent, judged against the answers
+    (SPEC §6): [{name, question, requirement, answer, met, message}]. Writes nothing; a malformed answer is 422.
+
+    Consent is required for every study with criteria; for a study without, it is optional and judged if given."""
+    version = study.eligibility
+    if version is None and answers:
+        raise invalid("eligibility", f"study {study.code} has no entry criteria to answer")
+    criteria = [criteria_rules.Criterion.of(c) for c in version.criteria] if version else []
+    return criteria_rules.evaluate(criteria, answers, consent_signed_on, site_today(),
+                                   consent_required=version is not None)
+
+
+def check_enrolment(study_id, answers, consent_signed_on):
+    return judge_eligibility(get_study(study_id), answers, consent_signed_on)
+
+
+def _refuse_unmet(results):
+    unmet = [r for r in results if not r["met"]]
+    if unmet:
+        raise Conflict("enrolment refused: " + "; ".join(u["message"] for u in unmet), code="eligibility_unmet",
+                       fields={u["name"]: [u["message"]] for u in unmet},
+                       extra={"unmet": [{"name": u["name"], "message": u["message"]} for u in unmet]})
+
+
+def _record_enrolment(user, subject, study, results, consent_signed_on, signature):
+    version = study.eligibility
+    if version is None and consent_signed_on is None and signature is None:
+        return None
+    enrolment = SubjectEnrolment(subject=subject, eligibility_version=version, consent_signed_on=consent_signed_on)
+    by_name = {r["name"]: r for r in results}
+    enrolment.answers = [EligibilityAnswer(criterion=c, met=by_name[c.name]["met"],
+                                           answer_json=json.dumps(criteria_rules.stored(by_name[c.name]["answer"])))
+                         for c in (version.criteria if version else [])]
+    db.session.add(enrolment)
+    audit.record("subject.eligibility_recorded", enrolment)
+    if signature is not None:
+        # The enrolling investigator signs the answers and the consent date as they stand (SPEC §6, §4).
+        enrolment.signature = auth.record_signature(user, "enrolled", enrolment)
+    return enrolment
 
 
 def cohort_by_name(study, name, lock=False):
     query = select(Cohort).where(Cohort.study_id == study.id, Cohort.name == name)
-    cohort = db.session.scalar(query.with_for_update() if lock else query)
+    # Locked, the row is read again as it now stands (populate_existing): the study, read before the lock, holds the
+    # count as it was, and another enrolment may have taken the last place while this one waited for the lock.
+    cohort = db.session.scalar(query.with_for_update().execution_options(populate_existing=True) if lock else query)
     if cohort is None:
         raise NotFound(f"study {study.code} has no cohort {name!r}", code="cohort_not_found")
     return cohort
@@ -92,8 +172,17 @@ def state_of(study, cohort):
     return next(s for s in cohort_states(study) if s["cohort"].id == cohort.id)
 
 
-def enrol_subject(user, study_id, code, wristband, cohort_name, weight, weighed_on):
+def enrol_subject(user, study_id, code, wristband, cohort_name, weight, weighed_on, answers=None,
+                  consent_signed_on=None, signature=None):
+    """Enrols a subject into an open cohort. Into a study with entry criteria, every criterion is judged and the
+    answers kept, signed by the investigator (`enrolled`); any not met or not answered refuses it (409, each listed)."""
     study = get_study(study_id)
+    if study.eligibility is not None and signature is None:
+        raise invalid("signature", "an enrolment into a study with entry criteria is signed: re-enter your password")
+    if signature is not None:
+        auth.authenticate_signer(user, signature)
+    results = judge_eligibility(study, answers, consent_signed_on)
+    _refuse_unmet(results)
     cohort = cohort_by_name(study, cohort_name, lock=True)  # the lock makes "one place left" hold for one subject
     state = state_of(study, cohort)
     if state["status"] != "open":
@@ -110,6 +199,7 @@ def enrol_subject(user, study_id, code, wristband, cohort_name, weight, weighed_
     cohort.enrolled_count = Cohort.enrolled_count + 1  # in SQL: the row is locked, the count cannot be stale
     audit.record("subject.enrolled", subject)
     _add_weight(user, subject, weight, weighed_on)
+    _record_enrolment(user, subject, study, results, consent_signed_on, signature)
     db.session.commit()
     return subject
 

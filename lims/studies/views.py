@@ -10,7 +10,7 @@ from lims.errors import LimsError, invalid
 from lims.lots import services as lots
 from lims.pages import load_form, refused
 from lims.paging import period
-from lims.studies import schemas, services
+from lims.studies import eligibility, schemas, services
 from lims.studies.chart import enrolment_chart
 from lims.timeutil import site_today
 
@@ -93,7 +93,7 @@ def _study_context(study_id):
             "subjects": [(s, current.get(s.id)) for s in page.rows], "subject_page": page,
             "enrolled_total": sum(s["enrolled"] for s in states), "subject_filters": shown,
             "stage_options": [("", "every stage"), ("awaiting_infusion", "awaiting infusion"), ("infused", "infused")],
-            "today": site_today().isoformat(), "figure": figure}
+            "criteria": study.eligibility, "today": site_today().isoformat(), "figure": figure}
 
 
 def _refuse_on_study_page(error, study_id, action, cohort=None):
@@ -114,11 +114,26 @@ def enrol(study_id):
     try:
         body = load_form(schemas.SubjectCreateSchema(), request.form, study_id=study_id)
         subject = services.enrol_subject(current_user(), study_id, body["code"], body["wristband"], body["cohort"],
-                                         body["weight"], body["weighed_on"])
+                                         body["weight"], body["weighed_on"], body["eligibility"],
+                                         body["consent_signed_on"], body["signature"])
     except LimsError as e:
         return _refuse_on_study_page(e, study_id, "enrol")
     flash(f"{subject.code} enrolled in {subject.cohort.name} (wristband {subject.wristband}).")
     return redirect(f"/studies/{study_id}")
+
+
+@bp.route("/studies/<int:study_id>/subjects/check", methods=["POST"])
+@roles_required("investigator")
+def check_enrolment(study_id):
+    """The enrolment form's "check" step: each criterion met or not met for the answers typed, before signing. A
+    POST (it reads a form) that writes nothing: the same form then signs and enrols."""
+    try:
+        body = load_form(schemas.SubjectCreateSchema(partial=True), request.form, study_id=study_id)
+        results = services.check_enrolment(study_id, body.get("eligibility"), body.get("consent_signed_on"))
+    except LimsError as e:
+        return _refuse_on_study_page(e, study_id, "enrol")
+    return render_template("studies/study.html", refused_action="enrol", refused_cohort=None, error=None,
+                           form=request.form, eligibility_check=results, **_study_context(study_id))
 
 
 @bp.route("/studies/<int:study_id>/cohorts/<path:cohort_name>/safety-review", methods=["POST"])
@@ -141,10 +156,11 @@ def _subject_context(subject_id):
     bag = dose.bag if dose else None
     infusion = custody.infusion_of(bag) if bag else None
     # Once a bag exists its custody state is the dose's real state (a dose stays "verified" while its bag moves on).
-    return {"subject": subject, "weights": list(reversed(subject.weights)), "dose": dose, "bag": bag,
+    return {"subject": subject, "weights": list(reversed(subject.weights)), "enrolment": subject.enrolment,
+            "dose": dose, "bag": bag,
             "infusion": infusion, "reactions": custody.reactions_of(infusion),
             "lot_event": lots.current_disposition(dose.lot) if dose and dose.lot.blocked else None,
-            "today": site_today().isoformat(), "figure": figure}
+            "today": site_today().isoformat(), "figure": figure, "shown_answer": eligibility.shown}
 
 
 @bp.route("/subjects/<int:subject_id>", methods=["GET"])

@@ -42,9 +42,39 @@ def site(app, api):
     third = enrol(api, study["id"], code="S-003", wristband="MRN-0003")
     prepared = prepared_dose(api, third["id"], lot["id"])  # labelled, waits for the second pharmacist's check
     assert label(api, prepared["bag"]["code"]).status_code == 200
+    criteria_study, criteria_subject = enrolled_with_criteria(api)
     db.session.remove()
     with serving(app) as url:
-        yield {"url": url, "bag": bag}
+        yield {"url": url, "bag": bag, "criteria_study": criteria_study, "criteria_subject": criteria_subject}
+
+
+def enrolled_with_criteria(api):
+    """A study with the reference entry criteria and one subject enrolled on them, a wrong weight struck through."""
+    import datetime as dt
+
+    from lims.demo.cli import REFERENCE_CRITERIA
+    from lims.timeutil import site_today
+    from tests.support import sig
+    r = api.post("/studies", {"code": "CRIT-1", "title": "With entry criteria", "escalation": "none",
+                              "cohorts": [{"name": "Expansion", "dose": "1.5e6 cell/kg", "size": 21}],
+                              "eligibility": REFERENCE_CRITERIA}, as_="admin")
+    assert r.status_code == 201, r.get_json()
+    study = r.get_json()
+    today = site_today()
+    r = api.post("/subjects", {"study_id": study["id"], "code": "C-001", "wristband": "MRN-C-001",
+                               "cohort": "Expansion", "weight": "160 lb", "weighed_on": today.isoformat(),
+                               "eligibility": {"ischemic_stroke": True, "nihss": 8,
+                                               "stroke_onset_on": (today - dt.timedelta(days=300)).isoformat()},
+                               "consent_signed_on": today.isoformat(), "signature": sig()}, as_="inv")
+    assert r.status_code == 201, r.get_json()
+    subject = r.get_json()
+    r = api.post(f"/subjects/{subject['id']}/weights", {"weight": "75 kg", "weighed_on": today.isoformat()},
+                 as_="inv")
+    assert r.status_code == 201, r.get_json()
+    r = api.post(f"/subjects/{subject['id']}/weights/{r.get_json()['id']}/strike", {"reason": "another subject's"},
+                 as_="inv")
+    assert r.status_code == 200, r.get_json()
+    return study, subject
 
 
 @pytest.fixture
@@ -145,6 +175,31 @@ def test_refused_forms_have_no_accessibility_violation(site, page, audit):
     page.click("button:has-text('Enrol')")
     expect(page.locator("[role=alert]").first).to_be_visible()
     audit.check(page, "inv enrolment refused [422]")
+
+    # Entry criteria (SPEC §6): the check step's met / not met, then the refusal listing each criterion not met.
+    page.goto(url + f"/studies/{site['criteria_study']['id']}")
+    page.fill("#f-code", "C-002")
+    page.fill("#f-wristband", "MRN-C-002")
+    page.fill("#f-weight", "160 lb")
+    page.select_option("#f-eligibility-ischemic_stroke", "yes")
+    page.fill("#f-eligibility-stroke_onset_on", "2025-01-01")
+    page.fill("#f-eligibility-nihss", "3")
+    page.fill("#f-consent_signed_on", "2025-06-01")
+    page.click("button:has-text('Check the criteria')")
+    expect(page.locator("#eligibility-check")).to_be_visible()
+    audit.check(page, "inv enrolment criteria checked")
+    page.fill("#sig-enrolled", PASSWORD)
+    page.click("button:has-text('Sign and enrol')")
+    expect(page.locator("[role=alert]").first).to_be_visible()
+    audit.check(page, "inv enrolment refused, criteria not met [409]")
+
+    # The subject's answers and a struck weight; a weight far from the latest asks "is this right?".
+    page.goto(url + f"/subjects/{site['criteria_subject']['id']}")
+    audit.check(page, "inv subject with entry criteria and a struck weight")
+    page.fill("#f-weight", "165 kg")
+    page.click("button:has-text('Record weight')")
+    expect(page.locator("#weight-question")).to_be_visible()
+    audit.check(page, "inv weight change asks to confirm [409]")
     finish(audit, "refusals")
 
 

@@ -8,6 +8,7 @@ and runs the bedside check with a witness: first a STOP on the wrong wristband, 
 scans are typed into the focused field and end with Enter, as a handheld scanner does, and the bag's payload is
 the one decoded from the downloaded label's QR code. Each dashboard is saved under test-artifacts/.
 """
+import datetime as dt
 import re
 
 import pytest
@@ -94,7 +95,15 @@ def test_one_subject_walks_from_lot_release_to_infusion(demo_site, page, app):
     page.fill("#f-wristband", WRISTBAND)
     page.select_option("#f-cohort", "Tier 1")
     page.fill("#f-weight", "160 lb")
-    page.click("button:has-text('Enrol')")
+    # The reference study's entry criteria (SPEC §6), checked before signing, then signed as enrolled.
+    page.select_option("#f-eligibility-ischemic_stroke", "yes")
+    page.fill("#f-eligibility-stroke_onset_on", (dt.date.today() - dt.timedelta(days=300)).isoformat())
+    page.fill("#f-eligibility-nihss", "8")
+    page.fill("#f-consent_signed_on", (dt.date.today() - dt.timedelta(days=1)).isoformat())
+    page.click("button:has-text('Check the criteria')")
+    expect(page.locator("#eligibility-check")).to_contain_text("Every criterion is met: sign to enrol.")
+    page.fill("#sig-enrolled", DEMO_PASSWORD)
+    page.click("button:has-text('Sign and enrol')")
     expect(page.locator("main")).to_contain_text(f"S-001 enrolled in Tier 1 (wristband {WRISTBAND}).")
 
     # Pharmacist 1: plan from the lot just released, check the arithmetic, prepare.
