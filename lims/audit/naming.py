@@ -27,6 +27,7 @@ ACTION_WORDS = {
     "lot.registered": "Lot registered", "lot.released": "Lot released", "lot.rejected": "Lot rejected",
     "lot.on_hold": "Lot put on hold", "lot.recalled": "Lot recalled", "lot.reviewed": "Late QC result reviewed",
     "qc.recorded": "QC result recorded", "qc.corrected": "QC result corrected",
+    "subject.notified": "Subject notified of a hold, recall or look-back",
     "study.created": "Study created", "subject.enrolled": "Subject enrolled", "subject.weighed": "Weight recorded",
     "cohort.reviewed": "Cohort safety review signed",
     "dose.planned": "Dose planned", "dose.superseded": "Dose plan superseded", "dose.prepared": "Dose prepared",

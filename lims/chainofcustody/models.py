@@ -23,6 +23,7 @@ class CustodyEvent(db.Model):
     location: Mapped[str | None] = mapped_column(String(128), nullable=True)
     scanned: Mapped[str | None] = mapped_column(String(128), nullable=True)
     scan_entry: Mapped[str | None] = mapped_column(String(8), nullable=True)  # scanned or typed (doses.ENTRIES)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # why a bag was discarded (SPEC §10)
 
     bag = relationship("Bag")
     actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
@@ -31,7 +32,7 @@ class CustodyEvent(db.Model):
     def audit_dict(self):
         return {"bag_id": self.bag_id, "event": self.event, "from": self.from_status, "to": self.to_status,
                 "at": self.at, "location": self.location, "scanned": self.scanned, "scan_entry": self.scan_entry,
-                "holder_id": self.holder_id}
+                "holder_id": self.holder_id, "reason": self.reason}
 
 
 class ContainerEvent(db.Model):

@@ -12,7 +12,9 @@ from lims.chainofcustody.schemas import (BedsideRequestSchema, BedsideScanSchema
                                          InfusionRequestSchema)
 from lims.doses.services import bag_by_code
 from lims.errors import LimsError
+from lims.lots import notifications
 from lims.lots import services as lots
+from lims.lots.schemas import NotificationRequestSchema
 from lims.lots.schemas import DispositionRequestSchema
 from lims.pages import load_form, refused, site_time
 from lims.paging import period
@@ -50,7 +52,7 @@ def time_left(expires_at, now=None):
 
 def _helpers():
     return {"check_labels": CHECK_LABELS, "display": units.display, "time_left": time_left,
-            "when": timeline.local_time}
+            "when": timeline.local_time, "method_words": notifications.METHOD_WORDS}
 
 
 def _render(template, **context):
@@ -342,6 +344,10 @@ def _affected_lots(page_rows):
     """Each held or recalled lot with the disposition that put it there, whom it reached and what it blocks."""
     put_there = lots.current_dispositions(page_rows)
     impacts = services.recall_impacts(page_rows)
+    told = notifications.notifications_by_subject(page_rows)
+    for lot in page_rows:
+        for r in impacts[lot.id]["reached"]:
+            r["notifications"] = told.get((lot.id, r["subject"].id), [])
     return [{"lot": lot, "disposition": put_there.get(lot.id), **impacts[lot.id]} for lot in page_rows]
 
 
@@ -371,6 +377,28 @@ def recall_lot(lot_id):
     flash(f"Lot {lot.printed_number} recalled. "
           + (f"Subjects to notify: {notify}." if reached else "No subject was infused from this lot."))
     return redirect(url_for(".recalls") + f"#lot-{lot.id}")
+
+
+@bp.route("/recalls/<int:lot_id>/notifications", methods=["POST"])
+@roles_required("qa")
+def notify_subject(lot_id):
+    """A subject told of the hold or recall, recorded from the recall page (SPEC §5)."""
+    form = request.form
+    fields = {"subject_id": int(form["subject_id"])} if form.get("subject_id", "").strip().isdecimal() \
+        and len(form["subject_id"].strip()) <= 9 else {}
+    if form.get("notified_at", "").strip():
+        fields["notified_at"] = site_time(form["notified_at"].strip())
+    try:
+        body = load_form(NotificationRequestSchema(), form, **fields)
+        told = notifications.record_notification(current_user(), lot_id, body["subject_id"], body["method"],
+                                                 body["notified_at"], body["note"])
+    except LimsError as e:
+        return _refused("chainofcustody/recalls.html", e, form=form, failed_lot=lot_id,
+                        failed_subject=form.get("subject_id"), context=_recall_context)
+    subject = studies.get_subject(told["subject_id"])
+    flash(f"Subject {subject.code}: notification recorded "
+          f"({notifications.METHOD_WORDS[told['method']]}, {local(told['notified_at'])}).")
+    return redirect(url_for(".recalls") + f"#lot-{lot_id}")
 
 
 # --- dashboards (lims.dashboard) ----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint
 
 from lims.auth.access import current_user, login_required, roles_required
-from lims.lots import lookback, schemas, services
+from lims.lots import lookback, notifications, qc_review, schemas, services
 
 blp = Blueprint("lots", __name__, url_prefix="/api/v1", description="Products, donors, lots, QC and release")
 
@@ -71,6 +71,40 @@ def qc_history(lot_id):
 @blp.response(200, schemas.EvaluationSchema)
 def evaluation(lot_id):
     return services.evaluate(services.get_lot(lot_id))
+
+
+@blp.route("/lots/<int:lot_id>/qc-review", methods=["POST"])
+@roles_required("qa")
+@blp.arguments(schemas.LateQcReviewRequestSchema)
+@blp.response(200)
+def review_late_qc(body, lot_id):
+    """QA signs (meaning `reviewed`) that it read the QC results recorded after release; 409 when none waits."""
+    return qc_review.review_late_qc(current_user(), lot_id, body["signature"], body["note"])
+
+
+@blp.route("/lots/<int:lot_id>/qc-review", methods=["GET"])
+@login_required
+@blp.response(200)
+def late_qc_results(lot_id):
+    """Every QC result recorded on the lot after its release, with its review (reviewed_at null while open)."""
+    return [qc_review.review_view(f) for f in qc_review.reviews_of(services.get_lot(lot_id))]
+
+
+@blp.route("/lots/<int:lot_id>/notifications", methods=["POST"])
+@roles_required("qa", "investigator")
+@blp.arguments(schemas.NotificationRequestSchema)
+@blp.response(201)
+def record_notification(body, lot_id):
+    """A subject infused from a held or recalled lot was told (who: the caller; when: notified_at or now; how)."""
+    return notifications.record_notification(current_user(), lot_id, body["subject_id"], body["method"],
+                                             body["notified_at"], body["note"])
+
+
+@blp.route("/lots/<int:lot_id>/notifications", methods=["GET"])
+@login_required
+@blp.response(200)
+def lot_notifications(lot_id):
+    return notifications.notifications_of_lot(lot_id)
 
 
 def _disposition_route(action):

@@ -223,6 +223,53 @@ class LotDisposition(db.Model):
                 "automatic": self.automatic}
 
 
+class LateQcReview(db.Model):
+    """A QC result recorded or corrected after the lot's release, which QA must read (SPEC §5): the flag stays open,
+    and on QA's home page, until QA signs that the lot's late results were reviewed. One row per late result; the
+    review fills in who signed, when, and the note."""
+    __tablename__ = "late_qc_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), nullable=False, index=True)
+    qc_result_id: Mapped[int] = mapped_column(ForeignKey("qc_results.id"), nullable=False, unique=True)
+    flagged_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    reviewed_at = mapped_column(UTCDateTime, nullable=True)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    signature_id: Mapped[int | None] = mapped_column(ForeignKey("signatures.id"), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    qc_result = relationship("QcResult", lazy="joined")
+    signature = relationship("Signature", lazy="joined")
+
+    def audit_dict(self):
+        return {"lot_id": self.lot_id, "qc_result_id": self.qc_result_id, "reviewed_at": self.reviewed_at,
+                "reviewed_by_id": self.reviewed_by_id, "note": self.note}
+
+
+NOTIFICATION_METHODS = ("phone", "letter", "in_person", "other")
+
+
+class SubjectNotification(db.Model):
+    """A subject told of a recall or a donor look-back of a lot they received (SPEC §5): who told them, when, how."""
+    __tablename__ = "subject_notifications"
+    __table_args__ = (CheckConstraint(_in("method", NOTIFICATION_METHODS), name="method"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), nullable=False)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), nullable=False, index=True)
+    method: Mapped[str] = mapped_column(String(16), nullable=False)
+    notified_at = mapped_column(UTCDateTime, nullable=False)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    recorded_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    recorded_by = relationship("User", lazy="joined")
+
+    def audit_dict(self):
+        return {"lot_id": self.lot_id, "subject_id": self.subject_id, "method": self.method,
+                "notified_at": self.notified_at, "note": self.note}
+
+
 # The pages' lists, worklists and searches (migration 0007, SPEC §15).
 Index("ix_lots_status_id", Lot.status, Lot.id)
 Index("ix_lots_manufactured_on_id", Lot.manufactured_on, Lot.id)
@@ -232,3 +279,7 @@ Index("ix_lots_din_pattern", Lot.din, postgresql_ops={"din": "varchar_pattern_op
 Index("ix_containers_lot_status", Container.lot_id, Container.status)
 Index("ix_lot_dispositions_lot_to", LotDisposition.lot_id, LotDisposition.to_status, LotDisposition.id)
 Index("ix_qc_results_recorded_at", QcResult.recorded_at)
+# QA's home page reads the open flags, oldest first (migration 0009).
+Index("ix_late_qc_reviews_open", LateQcReview.reviewed_at, LateQcReview.id)
+Index("ix_subject_notifications_lot_subject", SubjectNotification.lot_id, SubjectNotification.subject_id,
+      SubjectNotification.id)

@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
-from lims.lots.models import ELIGIBILITY
-from lims.schemas import PlausibleDate, SignedSchema, StrictSchema, identifier, line, text
+from lims.lots.models import ELIGIBILITY, NOTIFICATION_METHODS
+from lims.schemas import AwareDateTime, PlausibleDate, SignedSchema, StrictSchema, identifier, line, text
 from lims.units import Quantity
 
 
@@ -148,3 +148,16 @@ class DonorEligibilityRequestSchema(SignedSchema):
     """QA's determination of a donor's eligibility (SPEC §5, donor look-back)."""
     eligibility = fields.String(required=True, validate=validate.OneOf(ELIGIBILITY))
     reason = text(1000, required=True)
+
+
+class LateQcReviewRequestSchema(SignedSchema):
+    """QA's signed review of the QC results recorded on a lot after its release (SPEC §5)."""
+    note = text(1000, load_default=None)
+
+
+class NotificationRequestSchema(StrictSchema):
+    """A subject told of a hold, recall or look-back of a lot they received (SPEC §5)."""
+    subject_id = fields.Integer(required=True, strict=True)
+    method = fields.String(required=True, validate=validate.OneOf(NOTIFICATION_METHODS))
+    notified_at = AwareDateTime(load_default=None, metadata={"description": "when the subject was told (default now)"})
+    note = text(1000, load_default=None)

@@ -10,10 +10,12 @@ from lims.auth import services as auth
 from lims.errors import Conflict, Forbidden, NotFound, invalid
 from lims.extensions import db, locked_or_read
 from lims.lots import isbt
-from lims.lots.models import (Container, DinSequence, Donor, Lot, LotDisposition, Product, QcResult, ReleaseSpec)
+from lims.lots.models import (Container, DinSequence, Donor, LateQcReview, Lot, LotDisposition, Product, QcResult,
+                              ReleaseSpec)
 from lims.timeutil import aware, site_today, utcnow
 
 CATEGORICAL = ("negative", "positive")
+AFTER_RELEASE = ("released", "on_hold")  # a lot on hold was released before: QC on it comes after release
 
 
 # --- products and donors ---------------------------------------------------------------------------------------
@@ -183,6 +185,9 @@ def record_qc_result(user, lot_id, test, raw_result, method=None, reason=None):
     audit.record("qc.corrected" if earlier else "qc.recorded", result, reason=reason,
                  before=earlier.audit_dict() if earlier else None)
     db.session.flush()
+    if lot.status in AFTER_RELEASE:
+        # Even a result that still passes is news to QA once the lot is out (SPEC §5): it waits for QA's review.
+        db.session.add(LateQcReview(lot_id=lot.id, qc_result_id=result.id, flagged_at=utcnow()))
     if lot.status == "released" and evaluate(lot)["status"] == "fail":
         # Release on interim results is normal; a late failing result must stop the lot in this same transaction.
         _change_status(lot, "on_hold", user, f"automatic hold: {test} result fails the specification",

@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from lims import units
 from lims.auth.access import current_user, login_required, roles_required
 from lims.errors import LimsError, invalid
-from lims.lots import chart, lookback, schemas, services
+from lims.lots import chart, lookback, qc_review, schemas, services
 from lims.lots.models import ELIGIBILITY, LOT_STATUSES
 from lims.pages import load_form, refused
 from lims.paging import dates
@@ -132,7 +132,8 @@ def _lot_context(lot_id):
             "can_record_qc": user.has_role("technician") and lot.status not in ("rejected", "recalled"),
             "actions": actions if user.has_role("qa") else [], "dialogs": DIALOGS,
             "eligibility_choices": [(e, e) for e in ELIGIBILITY if e != lot.donor.eligibility] if user.has_role("qa")
-            else []}
+            else [],
+            "late_reviews": qc_review.reviews_of(lot)}
 
 
 def _test_options(lot, evaluation):
@@ -175,6 +176,19 @@ def record_qc(lot_id):
         message += " The lot no longer meets its specification and is now ON HOLD."
     flash(message)
     return redirect(url_for(".lot_page", lot_id=lot_id, _anchor="qc"))
+
+
+@bp.route("/lots/<int:lot_id>/qc-review", methods=["POST"])
+@roles_required("qa")
+def review_late_qc(lot_id):
+    try:
+        body = load_form(schemas.LateQcReviewRequestSchema(), request.form)
+        answer = qc_review.review_late_qc(current_user(), lot_id, body["signature"], body.get("note"))
+    except LimsError as e:
+        return _lot_refused(lot_id, e, "review")
+    tests = ", ".join(r["test"] for r in answer["reviewed"])
+    flash(f"Late QC result(s) reviewed ({tests}), signed by {answer['signature']['printed_name']}.")
+    return redirect(url_for(".lot_page", lot_id=lot_id, _anchor="late-qc"))
 
 
 @bp.route("/lots/<int:lot_id>/donor-eligibility", methods=["POST"])
@@ -233,7 +247,9 @@ def _queue_context():
         return {"lot": lot, "evaluation": evaluation["status"],
                 "blockers": services.release_blockers(lot, evaluation)}
 
-    return {"queue": [row(lot) for lot in quarantined], "holds": [{**row(h["lot"]), "hold": h["hold"]} for h in holds]}
+    late = late_qc_list(limit=QUEUE_LATE_QC_ROWS)
+    return {"queue": [row(lot) for lot in quarantined], "holds": [{**row(h["lot"]), "hold": h["hold"]} for h in holds],
+            "late_qc": late}
 
 
 @bp.route("/lots/release-queue")
@@ -343,5 +359,28 @@ def qa_dashboard(user):
               "detail": (h["hold"].reason or "") if h["hold"] else "", "href": f"/lots/{h['lot'].id}"}
              for h in services.holds()]
     return _section("qa", "Release queue and holds", [
+        late_qc_list(),
         {"title": "Waiting for release", "empty": "No lot waits in quarantine for release.", "rows": queue},
         {"title": "Lots on hold", "empty": "No lot is on hold.", "rows": holds}])
+
+
+LATE_QC_HOME_ROWS = 5
+QUEUE_LATE_QC_ROWS = 50
+
+
+def late_qc_list(limit=LATE_QC_HOME_ROWS):
+    """QA's first list: QC results recorded after release, each until QA signs the lot's review (SPEC §5); the
+    oldest `limit` of them, and how many more wait (the release queue page shows more)."""
+    flagged, total = qc_review.open_reviews(limit=limit)
+    evaluated = services.evaluations(list({f["lot"].id: f["lot"] for f in flagged}.values()))
+    rows = []
+    for f in flagged:
+        lot, result = f["lot"], f["flag"].qc_result
+        verdict = evaluated[lot.id]["status"]
+        what = f"{result.test} {'corrected' if result.supersedes_id else 'recorded'} after release: {qc_value(result)}"
+        rows.append({"lot": lot, **_naming(lot, what), "href": f"/lots/{lot.id}#late-qc",
+                     "detail": f"lot {lot.status.replace('_', ' ')}, evaluation {verdict}; "
+                               f"{result.recorded_by.full_name}; sign that you reviewed it"})
+    return {"title": "QC results after release — to review", "rows": rows,
+            "empty": "No QC result recorded after release waits for review.",
+            "more": total - len(rows), "more_href": "/lots/release-queue#late-qc"}

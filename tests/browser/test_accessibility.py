@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from lims.extensions import db
 from tests.browser import axe
 from tests.browser.conftest import ARTIFACTS, serving, sign_in
+from tests.lots.helpers import infused_bag
 from tests.support import (PASSING_QC, PASSWORD, bedside, enrol, label, make_lot, make_study, planned_dose,
                            prepared_dose, received_bag, record_qc, released_lot)
 
@@ -27,10 +28,12 @@ WRONG_PASSWORD = "Not-the-password-1"
 def site(app, api):
     """A trial under way, so each role's pages have something to show: a lot released and one in quarantine with
     QC missing, S-001's bag received on the ward, S-002's dose planned, S-003's prepared, a STOP near miss on
-    record. Built through the API with the suite's builders, which follow the contract as it changes."""
+    record; a second lot infused into S-004, corrected after release (QA's review waits) and held (subjects to
+    notify). Built through the API with the suite's builders, which follow the contract as it changes."""
     if app.database.is_postgresql:
         pytest.skip("browser runs use SQLite (tests/browser/conftest.py)")
     lot = released_lot(api)
+    held = released_lot(api, product_exists=True, containers=12)  # infused into S-004, corrected late, then held
     pending = make_lot(api, product="S1234")
     record_qc(api, pending["id"], PASSING_QC[:5])
     study = make_study(api)
@@ -42,6 +45,11 @@ def site(app, api):
     third = enrol(api, study["id"], code="S-003", wristband="MRN-0003")
     prepared = prepared_dose(api, third["id"], lot["id"])  # labelled, waits for the second pharmacist's check
     assert label(api, prepared["bag"]["code"]).status_code == 200
+    infused_bag(api, enrol(api, study["id"], code="S-004", wristband="MRN-0004"), held["id"])
+    assert api.post(f"/lots/{held['id']}/qc-results", {"test": "viability", "result": "88 %",
+                                                       "reason": "recount"}, as_="tech").status_code == 201
+    assert api.post(f"/lots/{held['id']}/hold", {"signature": {"password": PASSWORD}, "reason": "donor look-back"},
+                    as_="qa").status_code == 200
     criteria_study, criteria_subject = enrolled_with_criteria(api)
     db.session.remove()
     with serving(app) as url:
