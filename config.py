@@ -42,6 +42,9 @@ class Config:
 
     LIMS_LABEL_WIDTH_IN = float(_env("LIMS_LABEL_WIDTH_IN", "4"))
     LIMS_LABEL_HEIGHT_IN = float(_env("LIMS_LABEL_HEIGHT_IN", "4"))
+    # One batch print request renders at most this many labels (SPEC §9): a bound on one request's work and on how
+    # many counted reprints one click can make.
+    LIMS_LABEL_BATCH_MAX = int(_env("LIMS_LABEL_BATCH_MAX", "200"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

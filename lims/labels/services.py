@@ -46,11 +46,22 @@ def label_context(bag, number, reprint_reason):
 FORMATS = ("pdf", "zpl")
 
 
+def _check_batch_size(codes):
+    # Checked before any bag is locked or counted: a refused batch prints, records and audits nothing.
+    limit = current_app.config["LIMS_LABEL_BATCH_MAX"]
+    if not codes:
+        raise invalid("bags", "an empty batch prints nothing: name at least one bag")
+    if len(codes) > limit:
+        raise invalid("bags", f"{len(codes)} labels asked for: at most {limit} labels a request; "
+                              "split the batch")
+
+
 def print_labels(user, codes, reprint_reason=None, output_format="pdf", progress=None):
     """Record one print per bag and render them all into one document (PDF bytes or ZPL text). Nothing is
     recorded if any bag refuses or rendering fails. progress(bag_code) is called as each label is laid out."""
     if output_format not in FORMATS:
         raise invalid("format", f"labels print as {' or '.join(FORMATS)}")
+    _check_batch_size(codes)
     contexts = []
     for code in codes:
         bag = _bag_for_print(code)
