@@ -33,6 +33,9 @@ class Config:
     LIMS_WEIGHT_MAX_AGE_DAYS = int(_env("LIMS_WEIGHT_MAX_AGE_DAYS", "14"))
     # A new weight this far (percent) from the latest needs confirming with a reason (SPEC §6): the lb/kg slip.
     LIMS_WEIGHT_CHANGE_CONFIRM_PERCENT = float(_env("LIMS_WEIGHT_CHANGE_CONFIRM_PERCENT", "10"))
+    # A follow-up visit on day d is due within ±(d × this %) days, at least 1, at most the maximum (SPEC §6).
+    LIMS_FOLLOW_UP_WINDOW_PERCENT = float(_env("LIMS_FOLLOW_UP_WINDOW_PERCENT", "10"))
+    LIMS_FOLLOW_UP_WINDOW_MAX_DAYS = int(_env("LIMS_FOLLOW_UP_WINDOW_MAX_DAYS", "30"))
     LIMS_VOLUME_STEP_ML = _env("LIMS_VOLUME_STEP_ML", "0.1")
     LIMS_MAX_DEVIATION_PERCENT = float(_env("LIMS_MAX_DEVIATION_PERCENT", "10"))
     LIMS_MAX_DMSO_G_PER_KG = float(_env("LIMS_MAX_DMSO_G_PER_KG", "1"))

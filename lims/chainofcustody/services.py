@@ -16,6 +16,7 @@ from lims.errors import Conflict, Forbidden, Invalid, NotFound, invalid
 from lims.extensions import db, insert_record
 from lims.lots import isbt
 from lims.lots.models import Lot
+from lims.studies import follow_up
 from lims.studies import services as studies
 from lims.studies.models import Cohort, Subject
 from lims.timeutil import aware, local, utcnow
@@ -260,6 +261,7 @@ def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, r
     record_bag_event(nurse, bag, "infusing", "infused", bag.location, holder=nurse, at=completed_at)
     bag.status = "infused"
     bag.subject.infused_at = completed_at
+    follow_up.schedule_follow_up(bag.subject, completed_at)  # the safety follow-up starts at the infusion (SPEC §6)
     # The cohort's count of subjects infused, incremented in SQL (two infusions at once both count).
     db.session.execute(update(Cohort).where(Cohort.id == bag.subject.cohort_id)
                        .values(infused_count=Cohort.infused_count + 1))

@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint
 
 from lims.auth.access import current_user, login_required, roles_required
-from lims.studies import schemas, services
+from lims.studies import follow_up, schemas, services
 
 blp = Blueprint("studies", __name__, url_prefix="/api/v1", description="Studies, cohorts and subjects")
 
@@ -79,3 +79,18 @@ def record_weight(body, subject_id):
 @blp.response(200, schemas.WeightSchema)
 def strike_weight(body, subject_id, weight_id):
     return services.strike_weight(current_user(), subject_id, weight_id, body["reason"])
+
+
+@blp.route("/subjects/<int:subject_id>/follow-up-visits", methods=["POST"])
+@roles_required("investigator")
+@blp.arguments(schemas.FollowUpVisitCreateSchema)
+@blp.response(201, schemas.FollowUpVisitSchema)
+def record_follow_up_visit(body, subject_id):
+    return follow_up.record_visit(current_user(), subject_id, body["day"], body["done_on"])
+
+
+@blp.route("/subjects/<int:subject_id>/follow-up-visits", methods=["GET"])
+@login_required
+@blp.response(200, schemas.FollowUpVisitSchema(many=True))
+def follow_up_visits(subject_id):
+    return follow_up.visits_of(services.get_subject(subject_id))

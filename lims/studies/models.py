@@ -180,6 +180,7 @@ class Subject(db.Model):
     weights = relationship("SubjectWeight", order_by="(SubjectWeight.weighed_on, SubjectWeight.id)",
                            back_populates="subject")
     enrolment = relationship("SubjectEnrolment", uselist=False, back_populates="subject")
+    follow_up_visits = relationship("FollowUpVisit", order_by="FollowUpVisit.day", back_populates="subject")
 
     @property
     def current_weights(self):
@@ -287,11 +288,46 @@ class WeightStrike(db.Model):
         return {"weight_id": self.weight_id, "reason": self.reason}
 
 
+class FollowUpVisit(db.Model):
+    """One visit of the follow-up schedule (SPEC §6), written with the infusion: due on the infusion's day plus `day`,
+    within its window [opens_on, closes_on]; done once recorded with its date (lims.studies.follow_up)."""
+    __tablename__ = "follow_up_visits"
+    __table_args__ = (UniqueConstraint("subject_id", "day", name="day_of_subject"),
+                      CheckConstraint("day > 0", name="day"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), nullable=False)
+    day: Mapped[int] = mapped_column(Integer, nullable=False)
+    opens_on = mapped_column(Date, nullable=False)
+    due_on = mapped_column(Date, nullable=False)
+    closes_on = mapped_column(Date, nullable=False)
+    done_on = mapped_column(Date, nullable=True)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    recorded_at = mapped_column(UTCDateTime, nullable=True)
+
+    # The home page names each visit's subject and study: read in the same statement.
+    subject = relationship("Subject", back_populates="follow_up_visits", lazy="joined", innerjoin=True)
+
+    def status(self, today):
+        if self.done_on is not None:
+            return "done"
+        if today > self.closes_on:
+            return "overdue"
+        return "due" if today >= self.opens_on else "upcoming"
+
+    def audit_dict(self):
+        return {"subject_id": self.subject_id, "day": self.day, "due_on": self.due_on, "done_on": self.done_on}
+
+
 # The pages' lists, worklists and searches (migration 0007, SPEC §15).
 Index("ix_subjects_awaiting_infusion", Subject.id, postgresql_where=text("infused_at IS NULL"),
       sqlite_where=text("infused_at IS NULL"))
 Index("ix_subjects_study_id", Subject.study_id, Subject.id)
 Index("ix_subjects_study_cohort", Subject.study_id, Subject.cohort_id, Subject.id)
 Index("ix_subjects_code", Subject.code)
+# The follow-up visits that wait, by the day their window closes (the investigator's home page), and those done lately.
+Index("ix_follow_up_visits_waiting", FollowUpVisit.closes_on, FollowUpVisit.id,
+      postgresql_where=text("done_on IS NULL"), sqlite_where=text("done_on IS NULL"))
+Index("ix_follow_up_visits_done_on", FollowUpVisit.done_on)
 Index("ix_subjects_code_pattern", Subject.code, postgresql_ops={"code": "varchar_pattern_ops"})
 Index("ix_subjects_wristband_pattern", Subject.wristband, postgresql_ops={"wristband": "varchar_pattern_ops"})

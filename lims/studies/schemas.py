@@ -188,3 +188,23 @@ class SafetyReviewSchema(Schema):
                                            "signed_at": r.signature.signed_at.isoformat()})
 
 
+
+
+class FollowUpVisitCreateSchema(StrictSchema):
+    day = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=3650))
+    done_on = PlausibleDate(required=True)
+
+
+class FollowUpVisitSchema(Schema):
+    id = fields.Integer()
+    day = fields.Integer()
+    due_on = fields.Date()
+    opens_on = fields.Date()
+    closes_on = fields.Date()
+    done_on = fields.Date(allow_none=True)
+    status = fields.Function(lambda v: v.status(_today()))
+
+
+def _today():
+    from lims.timeutil import site_today
+    return site_today()

@@ -10,7 +10,7 @@ from lims.errors import LimsError, invalid
 from lims.lots import services as lots
 from lims.pages import load_form, refused
 from lims.paging import period
-from lims.studies import eligibility, schemas, services
+from lims.studies import eligibility, follow_up, schemas, services
 from lims.studies.chart import enrolment_chart
 from lims.timeutil import site_today
 
@@ -157,6 +157,7 @@ def _subject_context(subject_id):
     infusion = custody.infusion_of(bag) if bag else None
     # Once a bag exists its custody state is the dose's real state (a dose stays "verified" while its bag moves on).
     return {"subject": subject, "weights": list(reversed(subject.weights)), "enrolment": subject.enrolment,
+            "visits": follow_up.visits_of(subject), "site_today": site_today(), "visit_options": _visit_options,
             "dose": dose, "bag": bag,
             "infusion": infusion, "reactions": custody.reactions_of(infusion),
             "lot_event": lots.current_disposition(dose.lot) if dose and dose.lot.blocked else None,
@@ -205,6 +206,62 @@ def strike_weight(subject_id, weight_id):
                        refused_weight=weight_id, context=lambda: _subject_context(subject_id))
     flash(f"Weight {row.entered} of {row.weighed_on.isoformat()} struck through: it no longer counts for a dose.")
     return redirect(f"/subjects/{subject_id}")
+
+
+@bp.route("/subjects/<int:subject_id>/follow-up-visits", methods=["POST"])
+@roles_required("investigator")
+def record_follow_up_visit(subject_id):
+    try:
+        body = load_form(schemas.FollowUpVisitCreateSchema(), request.form, day=_whole(request.form.get("day")))
+        visit = follow_up.record_visit(current_user(), subject_id, body["day"], body["done_on"])
+    except LimsError as e:
+        return refused("studies/subject.html", e, form=request.form, refused_action="visit",
+                       context=lambda: _subject_context(subject_id))
+    flash(f"Day {visit.day} follow-up visit recorded done on {visit.done_on.isoformat()}.")
+    return redirect(f"/subjects/{subject_id}#follow-up-title")
+
+
+def _visit_options(visits):
+    return [(v.day, f"day {v.day} (due {v.due_on.isoformat()})") for v in visits]
+
+
+def _whole(value):
+    # A form's day arrives as text; the API's schema takes a strict integer.
+    return int(value) if value and value.isdigit() and len(value) < 6 else value
+
+
+@bp.route("/follow-up", methods=["GET"])
+@login_required
+def follow_up_list():
+    page = follow_up.waiting_page(cursor=request.args.get("cursor"))
+    return render_template("studies/follow_up.html", page=page, counts=follow_up.counts(), today=site_today())
+
+
+def _visit_row(visit, today):
+    status = visit.status(today)
+    when = {"overdue": f"overdue: its window closed {visit.closes_on.isoformat()}",
+            "due": f"due {visit.due_on.isoformat()} (window {visit.opens_on.isoformat()} to "
+                   f"{visit.closes_on.isoformat()})",
+            "done": f"done on {visit.done_on.isoformat() if visit.done_on else ''}"}.get(status, status)
+    subject = visit.subject
+    return {"text": f"{subject.code} · day {visit.day} visit {status}", "detail": when,
+            "href": f"/subjects/{subject.id}#follow-up-title"}
+
+
+def follow_up_dashboard(user):
+    """The follow-up visits that wait (overdue first, then due) and those done this week, with their counts: three
+    statements, whatever the number of subjects ever treated (SPEC §6, §15)."""
+    today = site_today()
+    counts = follow_up.counts()
+    waiting = follow_up.waiting_visits()
+    rows = [_visit_row(v, today) for v in waiting] + [_visit_row(v, today) for v in follow_up.recently_done()]
+    shown = len(waiting)
+    more = counts["overdue"] + counts["due"] - shown
+    return {"role": "investigator",
+            "title": f"Follow-up visits: {counts['overdue']} overdue, {counts['due']} due, "
+                     f"{counts['done_recently']} done in the last {follow_up.RECENTLY_DONE_DAYS} days",
+            "empty": "No follow-up visit is due or overdue; visits are scheduled when a subject is infused.",
+            "rows": rows, "more": more if more > 0 else None, "more_href": "/follow-up"}
 
 
 # --- the investigator's home section ---------------------------------------------------------------------------

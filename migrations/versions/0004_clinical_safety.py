@@ -87,9 +87,33 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_eligibility_answers")),
         sa.UniqueConstraint("subject_id", "criterion_id", name=op.f("one_per_criterion")),
     )
+    # The follow-up schedule's visits, written with each infusion (subjects infused before this revision have none).
+    op.create_table(
+        "follow_up_visits",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subject_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("opens_on", sa.Date(), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("closes_on", sa.Date(), nullable=False),
+        sa.Column("done_on", sa.Date(), nullable=True),
+        sa.Column("recorded_by_id", sa.Integer(), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("day > 0", name=op.f("ck_follow_up_visits_day")),
+        sa.ForeignKeyConstraint(["recorded_by_id"], ["users.id"], name=op.f("fk_follow_up_visits_recorded_by_id_users")),
+        sa.ForeignKeyConstraint(["subject_id"], ["subjects.id"], name=op.f("fk_follow_up_visits_subject_id_subjects")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_follow_up_visits")),
+        sa.UniqueConstraint("subject_id", "day", name=op.f("day_of_subject")),
+    )
+    op.create_index("ix_follow_up_visits_waiting", "follow_up_visits", ["closes_on", "id"],
+                    postgresql_where=sa.text("done_on IS NULL"), sqlite_where=sa.text("done_on IS NULL"))
+    op.create_index("ix_follow_up_visits_done_on", "follow_up_visits", ["done_on"])
 
 
 def downgrade():
+    op.drop_index("ix_follow_up_visits_done_on", table_name="follow_up_visits")
+    op.drop_index("ix_follow_up_visits_waiting", table_name="follow_up_visits")
+    op.drop_table("follow_up_visits")
     for table in ("eligibility_answers", "subject_enrolments", "eligibility_criteria", "eligibility_versions"):
         op.drop_table(table)
     # ALTER TABLE … DROP COLUMN directly (SQLite 3.35+): batch mode would drop and recreate `studies`, which the

@@ -50,14 +50,15 @@ def site(app, api):
                                                        "reason": "recount"}, as_="tech").status_code == 201
     assert api.post(f"/lots/{held['id']}/hold", {"signature": {"password": PASSWORD}, "reason": "donor look-back"},
                     as_="qa").status_code == 200
-    criteria_study, criteria_subject = enrolled_with_criteria(api)
+    criteria_study, criteria_subject = enrolled_with_criteria(api, lot["id"])
     db.session.remove()
     with serving(app) as url:
         yield {"url": url, "bag": bag, "criteria_study": criteria_study, "criteria_subject": criteria_subject}
 
 
-def enrolled_with_criteria(api):
-    """A study with the reference entry criteria and one subject enrolled on them, a wrong weight struck through."""
+def enrolled_with_criteria(api, lot_id):
+    """A study with the reference entry criteria and one subject enrolled on them and infused (its follow-up visits
+    scheduled, the first recorded done), a wrong weight struck through."""
     import datetime as dt
 
     from lims.demo.cli import REFERENCE_CRITERIA
@@ -76,6 +77,10 @@ def enrolled_with_criteria(api):
                                "consent_signed_on": today.isoformat(), "signature": sig()}, as_="inv")
     assert r.status_code == 201, r.get_json()
     subject = r.get_json()
+    from tests.studies.test_studies import infuse
+    infuse(api, subject, lot_id)
+    r = api.post(f"/subjects/{subject['id']}/follow-up-visits", {"day": 1, "done_on": today.isoformat()}, as_="inv")
+    assert r.status_code == 201, r.get_json()
     r = api.post(f"/subjects/{subject['id']}/weights", {"weight": "75 kg", "weighed_on": today.isoformat()},
                  as_="inv")
     assert r.status_code == 201, r.get_json()
@@ -208,6 +213,12 @@ def test_refused_forms_have_no_accessibility_violation(site, page, audit):
     page.click("button:has-text('Record weight')")
     expect(page.locator("#weight-question")).to_be_visible()
     audit.check(page, "inv weight change asks to confirm [409]")
+    page.fill("#f-done_on", "2000-01-01")  # before the infusion: 422
+    page.click("button:has-text('Record the visit done')")
+    expect(page.locator("#follow-up-title ~ [role=alert]").first).to_be_visible()
+    audit.check(page, "inv follow-up visit refused [422]")
+    page.goto(url + "/follow-up")
+    audit.check(page, "inv follow-up visits that wait")
     finish(audit, "refusals")
 
 
