@@ -10,7 +10,7 @@ SECTIONS = {
     "technician": ["lims.lots.views:technician_dashboard"],
     "qa": ["lims.lots.views:qa_dashboard", "lims.chainofcustody.views:qa_dashboard"],
     "investigator": ["lims.studies.views:follow_up_dashboard", "lims.studies.views:investigator_dashboard"],
-    "pharmacist": ["lims.doses.views:pharmacist_dashboard"],
+    "pharmacist": ["lims.chainofcustody.views:pharmacist_dashboard", "lims.doses.views:pharmacist_dashboard"],
     "nurse": ["lims.chainofcustody.views:nurse_dashboard"],
     "admin": ["lims.auth.views:locked_accounts_dashboard", "lims.audit.views:admin_dashboard"],
 }

@@ -18,7 +18,8 @@ blp = Blueprint("custody", __name__, url_prefix="/api/v1", description="Chain of
 @blp.response(201)
 def record_custody_event(body):
     """A scanned move; who may make it depends on the event (SPEC §10)."""
-    bag = services.move_bag(current_user(), body["bag"], body["event"], body["location"], body["scan_entry"])
+    bag = services.move_bag(current_user(), body["bag"], body["event"], body["location"], body["scan_entry"],
+                            reason=body["reason"])
     return bag_view(bag)
 
 

@@ -13,6 +13,7 @@ class CustodyEventRequestSchema(StrictSchema):
     event = fields.String(required=True, validate=validate.OneOf(EVENTS))
     location = line(128, required=True)
     scan_entry = entry_field()
+    reason = text(500, load_default=None, metadata={"description": "why the bag is discarded (required to discard)"})
 
 
 class WitnessSchema(StrictSchema):

@@ -31,14 +31,15 @@ MOVES = {
 }
 
 
-def record_bag_event(user, bag, from_status, to_status, location, holder=None, scanned=None, at=None, entry=None):
+def record_bag_event(user, bag, from_status, to_status, location, holder=None, scanned=None, at=None, entry=None,
+                     reason=None):
     """`entry` says how `scanned` reached us: "scanned" (a scanner) or "typed" (a person), None when not stated."""
     if bag.id is None:
         db.session.flush()  # a bag prepared in this transaction: its row first, the event refers to it
     event = insert_record(CustodyEvent(bag_id=bag.id, event=to_status, from_status=from_status, to_status=to_status,
                                        at=at or utcnow(), actor_id=user.id, holder_id=holder.id if holder else None,
-                                       location=location, scanned=scanned, scan_entry=entry))
-    audit.record(f"custody.{to_status}", event)
+                                       location=location, scanned=scanned, scan_entry=entry, reason=reason))
+    audit.record(f"custody.{to_status}", event, reason=reason)
     return event
 
 
@@ -66,11 +67,13 @@ def _refuse_if_expired(bag, what):
                        f"it cannot be {what}", code="bag_expired", extra={"status": bag.status})
 
 
-def move_bag(user, scan, event, location, entry=None, expected_bag=None):
-    """A scanned custody move: dispensed, received, returned or discarded. With expected_bag (a page about one
-    bag), the scan must name that bag: the bag in hand is the one the page is about."""
+def move_bag(user, scan, event, location, entry=None, expected_bag=None, reason=None):
+    """A scanned custody move: dispensed, received, returned or discarded (with its `reason`, SPEC §10). With
+    expected_bag (a page about one bag), the scan must name that bag: the bag in hand is the one the page is about."""
     allowed_from, roles = MOVES[event]
     auth.require_role(user, *roles)
+    if event == "discarded" and not (reason and reason.strip()):
+        raise invalid("reason", "discarding a bag needs a reason")
     if expected_bag is not None and bag_code_from_scan(scan) != expected_bag:
         raise Conflict(f"the label scanned names bag {bag_code_from_scan(scan)}, not bag {expected_bag}: scan the "
                        "label of the bag in hand", code="wrong_bag", fields={"bag": ["not this page's bag"]})
@@ -89,7 +92,8 @@ def move_bag(user, scan, event, location, entry=None, expected_bag=None):
     from_status = bag.status
     bag.status, bag.location = event, location
     bag.holder_id = user.id
-    record_bag_event(user, bag, from_status, event, location, holder=user, scanned=scan, entry=entry)
+    record_bag_event(user, bag, from_status, event, location, holder=user, scanned=scan, entry=entry,
+                     reason=reason.strip() if event == "discarded" else None)
     db.session.commit()
     return bag
 
@@ -369,3 +373,18 @@ def bedside_checks_of(bag):
     """Every bedside check of a bag, passed or STOP, oldest first: a near miss is part of the bag's story."""
     return db.session.scalars(select(BedsideCheck).where(BedsideCheck.bag_id == bag.id)
                               .order_by(BedsideCheck.at, BedsideCheck.id)).all()
+
+
+NURSE_HELD = ("dispensed", "received", "bedside_verified")
+PHARMACY_HELD = ("prepared", "verified", "dispensed", "returned")
+
+
+def blocked_bags(statuses, location=None, limit=50):
+    """Bags of a held or recalled lot still in these states, soonest expiry first, at most `limit`: what the people
+    holding them must be told first (SPEC §10). One statement, bounded by what it shows."""
+    query = (select(Bag).join(Lot, Lot.id == Bag.lot_id)
+             .where(Lot.status.in_(("on_hold", "recalled")), Bag.status.in_(statuses))
+             .order_by(Bag.expires_at, Bag.id).limit(limit))
+    if location:
+        query = query.where(Bag.location == location)
+    return db.session.scalars(query).all()

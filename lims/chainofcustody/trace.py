@@ -23,7 +23,7 @@ _PEOPLE_ONLY = (defaultload(CustodyEvent.actor).lazyload(User.role_rows),
 def event_view(e):
     return {"event": e.event, "from": e.from_status, "to": e.to_status, "at": iso(e.at),
             "by": e.actor.username, "by_name": e.actor.full_name, "location": e.location,
-            "holder": e.holder.username if e.holder else None, "scanned": e.scanned}
+            "holder": e.holder.username if e.holder else None, "scanned": e.scanned, "reason": e.reason}
 
 
 def lot_trace(lot):

@@ -50,9 +50,21 @@ def time_left(expires_at, now=None):
     return {"text": text, "level": "soon" if left < dt.timedelta(hours=1) else "ok", "expires_at": stamp}
 
 
+def hold_words(bag, for_pharmacy=False):
+    """A held or recalled lot's bag, said as what to do with it (SPEC §10): "Lot W1234 26 000003 J is on hold: do
+    not infuse; return bag … (subject S-001, Ward 4) to pharmacy"."""
+    lot = f"Lot {bag.lot.printed_number} is {bag.lot.status.replace('_', ' ')}"
+    which = f"bag {bag.code} (subject {bag.subject.code}{', ' + bag.location if bag.location else ''})"
+    if for_pharmacy and bag.status != "dispensed":
+        return f"{lot}: do not dispense {which}; keep it aside in the pharmacy or discard it with a reason."
+    if bag.status == "dispensed":
+        return f"{lot}: do not receive or infuse {which}; return it to pharmacy."
+    return f"{lot}: do not infuse; return {which} to pharmacy."
+
+
 def _helpers():
     return {"check_labels": CHECK_LABELS, "display": units.display, "time_left": time_left,
-            "when": timeline.local_time, "method_words": notifications.METHOD_WORDS}
+            "when": timeline.local_time, "method_words": notifications.METHOD_WORDS, "hold_words": hold_words}
 
 
 def _render(template, **context):
@@ -80,6 +92,7 @@ def _naming_scans(error, scans):
 def _ward_context(ward_name):
     return {"ward": ward_name, "wards": services.ward_names(),
             "receive_location": ward_name or services.last_received_location(current_user()) or "",
+            "held": services.blocked_bags(services.NURSE_HELD, location=ward_name or None),
             "on_ward": services.bags_in_status(*ON_THE_WARD, location=ward_name or None),
             "awaiting": services.bags_in_status("dispensed"), "now": utcnow()}
 
@@ -283,18 +296,41 @@ def infusion_record(code):
     return redirect(url_for(".bag_page", code=code))
 
 
+@bp.route("/bags/<code>/discard", methods=["POST"])
+@roles_required("pharmacist")
+def discard_bag(code):
+    """The pharmacist discards the bag in hand, scanned, with the reason (SPEC §10): a held lot's bag, a bag
+    dropped or out of its expiry."""
+    try:
+        body = load_form(CustodyEventRequestSchema(), request.form, event="discarded")
+        bag = services.move_bag(current_user(), body["bag"], "discarded", body["location"],
+                                expected_bag=bag_by_code(code).code, reason=body.get("reason"))
+    except LimsError as e:
+        def page():
+            return _bag_context(bag_by_code(code))
+        return _refused("chainofcustody/bag.html", _naming_scans(e, [("", request.form.get("bag", "").strip())]),
+                        form={"reason": request.form.get("reason", ""), "location": request.form.get("location", "")},
+                        context=page)
+    flash(f"Bag {bag.code} discarded at {bag.location}: {body['reason'].strip()}.")
+    return redirect(url_for(".bag_page", code=code))
+
+
 # --- a bag's custody, and the traces ----------------------------------------------------------------------------
 
-@bp.route("/bags/<code>")
-@login_required
-def bag_page(code):
-    bag = bag_by_code(code)
+def _bag_context(bag):
     events = [trace.event_view(e) for e in services.custody_timeline(bag)]
     svg = timeline.custody_svg(events, f"Custody timeline of bag {bag.code}")
     infusion = services.infusion_of(bag)
     checks = [{"check": c, "failures": services.failures_of(c)} for c in services.bedside_checks_of(bag)]
-    return _render("chainofcustody/bag.html", bag=bag, events=events, svg=svg, infusion=infusion, checks=checks,
-                   reactions=services.reactions_of(infusion), now=utcnow())
+    return {"bag": bag, "events": events, "svg": svg, "infusion": infusion, "checks": checks,
+            "reactions": services.reactions_of(infusion), "now": utcnow(),
+            "can_discard": current_user().has_role("pharmacist") and bag.status in services.MOVES["discarded"][0]}
+
+
+@bp.route("/bags/<code>")
+@login_required
+def bag_page(code):
+    return _render("chainofcustody/bag.html", form=None, error=None, **_bag_context(bag_by_code(code)))
 
 
 def blocked_text(bag_status, lot_blocked):
@@ -404,8 +440,22 @@ def notify_subject(lot_id):
 # --- dashboards (lims.dashboard) ----------------------------------------------------------------------------------
 
 def _bag_row(bag, detail, now):
-    return {"text": f"{bag.code} — subject {bag.subject.code}", "left": time_left(bag.expires_at, now),
-            "detail": detail, "href": f"/bags/{bag.code}"}
+    # A bag of a held lot has no time left to use: its countdown would read as if it could still be given.
+    blocked = bag.lot.blocked
+    return {"text": f"{bag.code} — subject {bag.subject.code}",
+            "left": None if blocked else time_left(bag.expires_at, now),
+            "detail": f"lot {bag.lot.status.replace('_', ' ')}: do not use · {detail}" if blocked else detail,
+            "href": f"/bags/{bag.code}"}
+
+
+def _held_section(role, bags, for_pharmacy=False):
+    """First on the home page of whoever holds a bag of a held or recalled lot: the bag, in words, with what to do.
+    No section at all when there is none: the page's first lines stay for what is there."""
+    if not bags:
+        return []
+    return [{"role": role, "title": "STOP: bags of a lot on hold or recalled", "template":
+             "chainofcustody/_dashboard_held.html", "empty": "",
+             "rows": [{"text": hold_words(b, for_pharmacy), "href": f"/bags/{b.code}"} for b in bags]}]
 
 
 def nurse_dashboard(user):
@@ -413,7 +463,7 @@ def nurse_dashboard(user):
     on_ward = services.bags_in_status(*ON_THE_WARD)
     awaiting = services.bags_in_status("dispensed")
     # The partial draws each row's time left as a countdown (custody.js); the first section brings the assets.
-    return [
+    return _held_section("nurse", services.blocked_bags(services.NURSE_HELD)) + [
         {"role": "nurse", "title": "Bags on the ward, soonest expiry first", "template":
             "chainofcustody/_dashboard_nurse.html", "assets": True,
          "empty": "No bag is on the ward: receive one on the Ward page when the pharmacy sends it.",
@@ -455,3 +505,9 @@ def qa_dashboard(user):
                    "href": f"/recalls#lot-{a['lot'].id}"} for a in _affected_lots(affected.rows)],
          "more": affected.has_more, "more_href": "/recalls"},
     ]
+
+
+def pharmacist_dashboard(user):
+    """The pharmacy's bags of a held or recalled lot: not to be dispensed; one on its way to a ward, to be called
+    back."""
+    return _held_section("pharmacist", services.blocked_bags(services.PHARMACY_HELD), for_pharmacy=True)

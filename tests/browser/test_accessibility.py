@@ -28,8 +28,9 @@ WRONG_PASSWORD = "Not-the-password-1"
 def site(app, api):
     """A trial under way, so each role's pages have something to show: a lot released and one in quarantine with
     QC missing, S-001's bag received on the ward, S-002's dose planned, S-003's prepared, a STOP near miss on
-    record; a second lot infused into S-004, corrected after release (QA's review waits) and held (subjects to
-    notify). Built through the API with the suite's builders, which follow the contract as it changes."""
+    record; a second lot infused into S-004, its bag for E-001 on the ward, corrected after release (QA's review
+    waits) and held (subjects to notify, a STOP on the nurse's pages). Built through the API with the suite's
+    builders, which follow the contract as it changes."""
     if app.database.is_postgresql:
         pytest.skip("browser runs use SQLite (tests/browser/conftest.py)")
     lot = released_lot(api)
@@ -46,6 +47,11 @@ def site(app, api):
     prepared = prepared_dose(api, third["id"], lot["id"])  # labelled, waits for the second pharmacist's check
     assert label(api, prepared["bag"]["code"]).status_code == 200
     infused_bag(api, enrol(api, study["id"], code="S-004", wristband="MRN-0004"), held["id"])
+    # On the ward when the hold comes: the nurse's STOP. In a study of its own: Tier 1 keeps its last place.
+    from tests.support import expansion_study
+    elsewhere = expansion_study(api, code="EXP-HOLD")
+    received_bag(api, enrol(api, elsewhere["id"], code="E-001", wristband="MRN-E-001", cohort="Expansion")["id"],
+                 held["id"], ward="Stroke unit")
     assert api.post(f"/lots/{held['id']}/qc-results", {"test": "viability", "result": "88 %",
                                                        "reason": "recount"}, as_="tech").status_code == 201
     assert api.post(f"/lots/{held['id']}/hold", {"signature": {"password": PASSWORD}, "reason": "donor look-back"},

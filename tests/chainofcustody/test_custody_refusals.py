@@ -95,7 +95,8 @@ def test_returned_bag_can_be_dispensed_again(api, lot, subject):
 
 def test_discarded_bag_cannot_move_again(api, lot, subject):
     bag = verified_bag(api, subject["id"], lot["id"])
-    r = move(api, bag["scan"], "discarded", "pharm1", location="Pharmacy")
+    r = api.post("/custody/events", {"bag": bag["scan"], "event": "discarded", "location": "Pharmacy",
+                                     "reason": "bag dropped"}, as_="pharm1")
     assert r.status_code == 201 and r.get_json()["status"] == "discarded"
     r = dispense(api, bag["scan"])
     assert r.status_code == 409 and r.get_json()["status"] == "discarded"
