@@ -48,6 +48,12 @@ class Config:
     # One batch print request renders at most this many labels (SPEC §9): a bound on one request's work and on how
     # many counted reprints one click can make.
     LIMS_LABEL_BATCH_MAX = int(_env("LIMS_LABEL_BATCH_MAX", "200"))
+    # ISBT 128 type of donation in the product code data structure (SPEC §9): V, volunteer allogeneic.
+    LIMS_ISBT_DONATION_TYPE = _env("LIMS_ISBT_DONATION_TYPE", "V")
+    # The handling text a thawed bag's label carries instead of the product's frozen storage text (SPEC §9);
+    # {expires_at} is the bag's post-thaw expiry in the site's zone.
+    LIMS_LABEL_AFTER_THAW_TEXT = _env("LIMS_LABEL_AFTER_THAW_TEXT",
+                                      "Thawed: keep at room temperature 15–25 °C, do not refreeze, use by {expires_at}.")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -41,3 +41,19 @@ def bag_code_from_scan(text):
     if _BAG_CODE.match(text):
         return text
     raise ScanError("not a bag label: scan the QR code on the bag")
+
+
+# The ISBT 128 product description code: a letter and four characters (e.g. S1234 for a cellular therapy product).
+_ISBT_PRODUCT_CODE = re.compile(r"^[A-Z][A-Z0-9]{4}$")
+
+
+def product_code_data(product_code, donation_type="V", division="00"):
+    """The ISBT 128 product code data structure (SPEC §9): '=<', the 5-character product description code, the type
+    of donation (V: volunteer allogeneic) and the 2-character division: '=<S1234V00'. None for a product whose code is
+    not an ISBT 128 product description code (codes of 2 to 16 characters are accepted for products): such a label
+    carries no product-code symbol rather than one a hospital's scanner would misread."""
+    if not _ISBT_PRODUCT_CODE.match(product_code or ""):
+        return None
+    if not re.fullmatch(r"[A-Z0-9]", donation_type or "") or not re.fullmatch(r"[A-Z0-9]{2}", division or ""):
+        raise ValueError(f"not an ISBT 128 donation type and division: {donation_type!r}, {division!r}")
+    return f"=<{product_code}{donation_type}{division}"

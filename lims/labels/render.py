@@ -48,10 +48,19 @@ def qr_svg(payload):
     return _inline_svg(image.to_string())
 
 
-def code128_svg(data):
+MM_PER_IN = 25.4
+QUIET_MODULES = 10  # Code 128's minimum quiet zone either side: 10 times the narrowest bar
+
+
+def code128_svg(data, width_in, height_in):
+    """A Code 128 symbol drawn by python-barcode at exactly width_in x height_in, quiet zones included: the module
+    width is chosen so the symbol fills the width (no scaling by the renderer, so bars stay whole modules)."""
+    symbol = barcode.get("code128", data, writer=SVGWriter())
+    modules = len(symbol.build()[0])
+    module_mm = width_in * MM_PER_IN / (modules + 2 * QUIET_MODULES)
     out = io.BytesIO()
-    barcode.get("code128", data, writer=SVGWriter()).write(out, options={"write_text": False, "module_height": 8,
-                                                                         "quiet_zone": 3})
+    symbol.write(out, options={"write_text": False, "module_width": module_mm, "quiet_zone": QUIET_MODULES * module_mm,
+                               "module_height": height_in * MM_PER_IN, "margin_top": 0, "margin_bottom": 0})
     return _inline_svg(out.getvalue())
 
 

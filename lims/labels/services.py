@@ -3,16 +3,16 @@ counted reprint marked REPRINT, every print audited (SPEC §9)."""
 from flask import current_app
 from sqlalchemy import select
 
-from lims import units
+from lims import barcodes, units
 from lims.audit import services as audit
 from lims.doses.services import bag_by_code, bag_payload
 from lims.errors import Conflict, NotFound, invalid
 from lims.extensions import db
-from lims.labels import render, zpl
+from lims.labels import render, wording, zpl
 from lims.labels.models import LabelPrint
 from lims.lots import isbt
 from lims.lots.models import Container
-from lims.timeutil import local
+from lims.timeutil import local, utcnow
 
 
 PRINTABLE = ("prepared", "verified")
@@ -27,19 +27,48 @@ def _bag_for_print(code):
     return bag
 
 
+# The two Code 128 symbols as printed on each label stock (inches, quiet zones included).
+BAG_CODE128_IN = (2.3, 0.3)
+CONTAINER_CODE128_IN = (1.86, 0.15)
+# The reason printed in the REPRINT band, at most this long (the full reason is in the record): a band of fixed
+# height can never push the legal text off the label.
+REASON_ON_LABEL = 50
+
+
+def reason_on_label(reason):
+    reason = " ".join((reason or "").split())
+    return reason if len(reason) <= REASON_ON_LABEL else reason[:REASON_ON_LABEL - 1].rstrip() + "…"
+
+
+def handling_text(bag):
+    """What the label says about keeping the product: a thawed bag's after-thaw handling with its use-by time, the
+    product's frozen storage text only for a bag not (yet) thawed (SPEC §9)."""
+    if bag.thawed_at is None:
+        return bag.lot.product.storage_text
+    return current_app.config["LIMS_LABEL_AFTER_THAW_TEXT"].format(expires_at=local(bag.expires_at))
+
+
+def product_code_data(product):
+    return barcodes.product_code_data(product.code, current_app.config["LIMS_ISBT_DONATION_TYPE"])
+
+
 def label_context(bag, number, reprint_reason):
     lot, dose = bag.lot, bag.dose
     din_text, check = isbt.display(lot.din, lot.check_character)
+    din_data, product_data = isbt.code128_data(lot.din), product_code_data(lot.product)
+    width, height = BAG_CODE128_IN
     return {
         "bag_code": bag.code, "product_name": lot.product.name, "product_code": lot.product.code,
         "din_display": din_text, "check_character": check, "subject_code": bag.subject.code,
-        "wristband": bag.subject.wristband,
-        "cohort_dose": units.display(units.of(dose.cohort_dose_cells_per_kg, "dose"), "dose"),
-        "delivered_cells": units.display(units.of(dose.delivered_cells, "cells"), "cells"),
+        "wristband": bag.subject.wristband, "protocol": bag.subject.study.code,
+        "cohort_dose": wording.cells_per_kg(units.of(dose.cohort_dose_cells_per_kg, "dose")),
+        "delivered_cells": wording.cells(units.of(dose.delivered_cells, "cells")),
         "volume": f"{bag.volume_ml:.1f} mL", "thawed_at": local(bag.thawed_at), "expires_at": local(bag.expires_at),
-        "storage_text": lot.product.storage_text, "scan": bag_payload(bag), "qr_svg": render.qr_svg(bag_payload(bag)),
-        "code128_svg": render.code128_svg(isbt.code128_data(lot.din)), "code128_text": isbt.code128_data(lot.din),
-        "reprint": number > 1, "number": number, "reprint_reason": reprint_reason,
+        "handling_text": handling_text(bag), "scan": bag_payload(bag), "qr_svg": render.qr_svg(bag_payload(bag)),
+        "code128_svg": render.code128_svg(din_data, width, height), "code128_text": din_data,
+        "product_code128_svg": product_data and render.code128_svg(product_data, width, height),
+        "product_code128_text": product_data,
+        "reprint": number > 1, "number": number, "reprint_reason": reason_on_label(reprint_reason),
     }
 
 
@@ -75,6 +104,7 @@ def print_labels(user, codes, reprint_reason=None, output_format="pdf", progress
         bag.label_prints = number
         db.session.add(row)
         audit.record("label.reprinted" if number > 1 else "label.printed", row, reason=reason, actor=user)
+        _void_earlier_labels(bag, row, user)
         contexts.append(label_context(bag, number, reason))
         if progress is not None:
             progress(bag.code)
@@ -88,6 +118,26 @@ def print_labels(user, codes, reprint_reason=None, output_format="pdf", progress
     return document
 
 
+def _void_earlier_labels(bag, row, user):
+    """A reprint voids the label it replaces (SPEC §9): the bag carries one valid label, and the record says which
+    print replaced which, so the old one is taken off the bag and destroyed, never used."""
+    earlier = db.session.scalars(select(LabelPrint).where(LabelPrint.bag_id == bag.id, LabelPrint.voided_at.is_(None),
+                                                          LabelPrint.number < row.number)).all()
+    if not earlier:
+        return
+    db.session.flush()  # the new print's id, which the voided rows name
+    for old in earlier:
+        before = old.audit_dict()
+        old.voided_at, old.voided_by_print_id = utcnow(), row.id
+        audit.record("label.voided", old, before=before, reason=f"replaced by print {row.number}", actor=user)
+
+
+def label_history(bag):
+    """Every print of a bag's label, oldest first, each with whether it is void and by which print."""
+    return db.session.scalars(select(LabelPrint).where(LabelPrint.bag_id == bag.id)
+                              .order_by(LabelPrint.number)).all()
+
+
 CONTAINER_LABEL_IN = (2, 1)
 
 
@@ -98,9 +148,14 @@ def container_label(code):
         raise NotFound(f"no container {code}", code="container_not_found")
     lot = container.lot
     din_text, check = isbt.display(lot.din, lot.check_character)
+    din_data, product_data = isbt.code128_data(lot.din), product_code_data(lot.product)
+    width, height = CONTAINER_CODE128_IN
     context = {"code": container.code, "product_name": lot.product.name, "product_code": lot.product.code,
                "din_display": din_text, "check_character": check, "fill_volume": f"{container.fill_volume_ml:.1f} mL",
-               "expires_on": lot.expires_on.isoformat(), "qr_svg": render.qr_svg(container.code)}
+               "expires_on": lot.expires_on.isoformat(), "qr_svg": render.qr_svg(container.code),
+               "code128_svg": render.code128_svg(din_data, width, height), "code128_text": din_data,
+               "product_code128_svg": product_data and render.code128_svg(product_data, width, height),
+               "product_code128_text": product_data}
     width, height = CONTAINER_LABEL_IN
     return render.render_pdf(render.html_for("labels/container_label.html", c=context, width_in=width,
                                              height_in=height))

@@ -3,7 +3,8 @@
 Every data field is preceded by ^FH so its text is read with hexadecimal escapes; user text is escaped so it can
 never close the field or start a command: ^ and ~ (ZPL's command prefixes), _ (the ^FH escape indicator itself),
 and every byte outside printable ASCII (control characters, and UTF-8 bytes, read back under ^CI28) are written
-as _XX.  The QR is a ^BQ field carrying the scan payload; the ISBT 128 DIN data structure a ^BC (Code 128) field.
+as _XX.  The QR is a ^BQ field carrying the scan payload; the ISBT 128 DIN and product code data structures are ^BC
+(Code 128) fields.
 """
 DPI = 203  # 8 dots/mm, the usual Zebra print head
 
@@ -54,36 +55,55 @@ class _Label:
 
 
 def bag_label(c, width_in=4, height_in=4):
-    """One ^XA ... ^XZ label from a label context (services.label_context)."""
+    """One ^XA ... ^XZ label from a label context (services.label_context): the PDF's content in the same order,
+    the two identifiers, volume and expiry in the largest type, REPRINT as a reversed band at the top (^FR over a
+    filled box) that covers no figure, both ISBT 128 Code 128 symbols (^BC) and the QR (^BQ)."""
     z = _Label(width_in, height_in)
-    m = 24
-    z.text(m, m, c["product_name"], size=30, bold=True, width=420, max_lines=2)
-    z.text(m, 92, f"Product code {c['product_code']}", size=22)
-    z.text(452, m, c["din_display"], size=32, bold=True, width=290)
-    z.box(748, m - 6, 44, 44)
-    z.text(757, m, c["check_character"], size=32, bold=True, width=40)
-    z.box(m, 124, z.width - 2 * m, 2)
-    rows = [("Subject", f"{c['subject_code']} / wristband {c['wristband']}"), ("Cohort dose", c["cohort_dose"]),
-            ("Delivered cells", c["delivered_cells"]), ("Final volume", c["volume"]),
-            ("Thawed", c["thawed_at"]), ("Expires", c["expires_at"]), ("Bag", c["bag_code"])]
-    y = 136
-    for key, value in rows:
-        z.text(m, y, key, size=22, bold=True, width=190)
-        z.text(220, y, value, size=22, width=z.width - 220 - m)
-        y += 28
-    z.code128(m, y + 10, c["code128_text"])
-    z.text(m, y + 86, c["code128_text"], size=20)
-    z.qr(600, y - 4, c["scan"])
-    y += 200
-    z.text(m, y, c["storage_text"], size=18, width=z.width - 2 * m, max_lines=3)
-    z.text(m, y + 62, "Caution: New Drug—Limited by Federal (or United States) law to investigational use.",
-           size=18, bold=True, width=z.width - 2 * m, max_lines=2)
-    z.text(m, y + 104, "For intravenous use only. Do not irradiate. Do not use a leukocyte reduction filter.",
-           size=18, bold=True, width=z.width - 2 * m, max_lines=2)
+    m, y = 24, 20
     if c["reprint"]:
-        z.text(m, y + 146, f"REPRINT — print {c['number']}: {c['reprint_reason']}", size=18, bold=True,
-               width=z.width - 2 * m, max_lines=2)
-        z.lines.append(f"^FO{m},330^A0N,90,90^FB{z.width - 2 * m},1,0,C,0^FR^FH^FDREPRINT {c['number'] - 1}^FS")
+        z.box(m, y - 4, z.width - 2 * m, 30, thickness=30)
+        band = f"REPRINT {c['number'] - 1} (print {c['number']}): {c['reprint_reason']}"
+        z.lines.append(f"^FO{m + 6},{y}^A0N,22,22^FB{z.width - 2 * m - 12},1,0,L,0^FR^FH^FD{escape(band)}^FS")
+        y += 34
+    z.text(m, y, c["product_name"], size=26, bold=True, width=420, max_lines=1)
+    z.text(m, y + 30, f"Product code {c['product_code']} · Protocol {c['protocol']}", size=20, width=420)
+    z.text(452, y, c["din_display"], size=32, bold=True, width=290)
+    z.box(748, y - 6, 44, 44)
+    z.text(757, y, c["check_character"], size=32, bold=True, width=40)
+    y += 58
+    z.box(m, y, z.width - 2 * m, 2)
+    y += 8
+    z.text(m, y, "Subject", size=18, bold=True, width=380)
+    z.text(420, y, "Wristband", size=18, bold=True, width=z.width - 420 - m)
+    z.text(m, y + 20, c["subject_code"], size=40, bold=True, width=380)
+    z.text(420, y + 20, c["wristband"], size=40, bold=True, width=z.width - 420 - m)
+    y += 66
+    z.text(m, y, "Final volume", size=18, bold=True, width=220)
+    z.text(250, y, "Expires (use by)", size=18, bold=True, width=z.width - 250 - m)
+    z.text(m, y + 20, c["volume"], size=40, bold=True, width=220)
+    z.text(250, y + 20, c["expires_at"], size=40, bold=True, width=z.width - 250 - m)
+    y += 68
+    z.box(m, y, z.width - 2 * m, 2)
+    y += 8
+    for key, value, x in (("Cohort dose", c["cohort_dose"], m), ("Thawed", c["thawed_at"], 420),
+                          ("Delivered", c["delivered_cells"], m), ("Bag", c["bag_code"], 420)):
+        z.text(x, y, key, size=20, bold=True, width=130)
+        z.text(x + 135, y, value, size=20, width=380 - 135 if x == m else z.width - x - 135 - m)
+        if x == 420:
+            y += 24
+    z.text(m, y + 4, c["handling_text"], size=20, bold=True, width=z.width - 2 * m, max_lines=2)
+    y += 56
+    z.code128(m, y, c["code128_text"], height=56)
+    z.text(m, y + 60, c["code128_text"], size=18)
+    if c["product_code128_text"]:
+        z.code128(m, y + 88, c["product_code128_text"], height=56)
+        z.text(m, y + 148, c["product_code128_text"], size=18)
+    z.qr(600, y - 4, c["scan"])
+    y += 176
+    z.text(m, y, "Caution: New Drug—Limited by Federal (or United States) law to investigational use.",
+           size=17, bold=True, width=z.width - 2 * m, max_lines=2)
+    z.text(m, y + 40, "For intravenous use only. Do not irradiate. Do not use a leukocyte reduction filter.",
+           size=17, bold=True, width=z.width - 2 * m, max_lines=2)
     return z.done()
 
 

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from lims.audit.models import AuditEntry
 from lims.extensions import db
+from lims.labels.models import LabelPrint
 from tests.labels.conftest import pdf_text
 from tests.support import label, prepared_dose
 
@@ -42,7 +43,20 @@ def test_every_print_writes_an_audit_row(api, users, bag):
     label(api, bag["code"], reason="torn")
     rows = db.session.execute(select(AuditEntry.action, AuditEntry.actor, AuditEntry.reason)
                               .where(AuditEntry.action.like("label.%")).order_by(AuditEntry.seq)).all()
-    assert [tuple(r) for r in rows] == [("label.printed", "pharm1", None), ("label.reprinted", "pharm1", "torn")]
+    assert [tuple(r) for r in rows] == [("label.printed", "pharm1", None), ("label.reprinted", "pharm1", "torn"),
+                                        ("label.voided", "pharm1", "replaced by print 2")]
+
+
+def test_a_reprint_voids_the_earlier_label_in_the_record(api, bag):
+    label(api, bag["code"])
+    label(api, bag["code"], reason="torn")
+    label(api, bag["code"], reason="wet")
+    db.session.expire_all()
+    prints = db.session.scalars(select(LabelPrint).order_by(LabelPrint.number)).all()
+    by_number = {p.number: p for p in prints}
+    assert [(p.number, p.voided_at is not None) for p in prints] == [(1, True), (2, True), (3, False)]
+    assert by_number[1].voided_by_print_id == by_number[2].id
+    assert by_number[2].voided_by_print_id == by_number[3].id
 
 
 def test_label_needs_the_pharmacist_role(api, bag):

@@ -48,16 +48,18 @@ def test_zpl_qr_field_carries_the_scan_payload(api, bag):
     assert qr == ["MA," + bag["scan"]]
 
 
-def test_zpl_code128_field_carries_the_isbt_din_data(api, bag):
+def test_zpl_code128_fields_carry_the_isbt_din_and_product_code_data(api, bag):
     c128 = [data for kind, data in fields(zpl_label(api, bag["code"]).get_data(as_text=True)) if kind == "BC"]
-    assert c128 == ["=" + bag["din"] + "00"]
+    assert c128 == ["=" + bag["din"] + "00", "=<S1234V00"]
 
 
 def test_zpl_text_fields_carry_the_spec_9_items(api, bag):
     texts = [data for kind, data in fields(zpl_label(api, bag["code"]).get_data(as_text=True)) if kind is None]
     joined = "\n".join(texts)
     for item in ("itMSC, cryopreserved", "Product code S1234", bag["check_character"], "MRN-S-001", "S-001",
-                 "Final volume", "10.1 mL", "Caution: New Drug—Limited by Federal (or United States) law to "
+                 "Final volume", "10.1 mL", "109 million cells", "1.5 million cells/kg", "Protocol EXP-1",
+                 "Thawed: keep at room temperature 15–25 °C, do not refreeze, use by",
+                 "Caution: New Drug—Limited by Federal (or United States) law to "
                  "investigational use.", "For intravenous use only. Do not irradiate. Do not use a leukocyte "
                  "reduction filter."):
         assert item in joined, item
@@ -83,7 +85,7 @@ def test_zpl_and_pdf_share_one_print_count(api, bag):
     assert api.get(f"/bags/{bag['code']}", as_="pharm1").get_json()["label_prints"] == 2
     actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("label.%"))
                                  .order_by(AuditEntry.seq)).all()
-    assert actions == ["label.printed", "label.reprinted"]
+    assert actions == ["label.printed", "label.reprinted", "label.voided"]
 
 
 def test_zpl_reprint_says_reprint(api, bag):
