@@ -12,7 +12,7 @@ import config as settings
 from lims.extensions import api, csrf, db, migrate, reads_only
 
 # Each domain contributes an API blueprint (api.py) and, where it has pages, a views blueprint (views.py).
-DOMAINS = ("auth", "audit", "lots", "studies", "doses", "labels", "chainofcustody", "reports", "search")
+DOMAINS = ("auth", "audit", "lots", "studies", "doses", "labels", "chainofcustody", "reports", "search", "safety")
 CLI_GROUPS = (("lims.auth.cli", "users_cli"), ("lims.audit.cli", "audit_cli"), ("lims.demo.cli", "demo_cli"),
               ("lims.labels.cli", "labels_cli"))
 

@@ -7,3 +7,4 @@ from lims.labels.models import LabelPrint  # noqa: F401
 from lims.lots.models import (Container, DinSequence, Donor, Lot, LotDisposition, Product, QcResult,  # noqa: F401
                               ReleaseSpec, SpecRequirement)
 from lims.studies.models import Cohort, SafetyReview, Study, Subject, SubjectWeight  # noqa: F401
+from lims.safety.models import AdverseEvent  # noqa: F401

@@ -37,6 +37,8 @@ ACTION_WORDS = {
     "custody.returned": "Bag returned to pharmacy", "custody.discarded": "Bag discarded",
     "bedside.verified": "Bedside check passed", "bedside.near_miss": "Bedside check failed: near miss",
     "infusion.recorded": "Infusion recorded",
+    "adverse_event.recorded": "Adverse event recorded",
+    "adverse_event.superseded": "Adverse event superseded by a correction",
 }
 # The groups a filter offers (`security.*` matches every action of the group).
 ACTION_GROUPS = {"security.*": "Security events", "auth.*": "Refused passwords", "lot.*": "Lot dispositions",
@@ -115,8 +117,10 @@ def _models():
     from lims.doses.models import Bag, Dose
     from lims.labels.models import LabelPrint
     from lims.lots.models import Container, Donor, Lot, LotDisposition, Product, QcResult
+    from lims.safety.models import AdverseEvent
     from lims.studies.models import Cohort, SafetyReview, Study, Subject, SubjectWeight
     return {model.__name__: model for model in (
+        AdverseEvent,
         User, BedsideCheck, ContainerEvent, CustodyEvent, Infusion, Bag, Dose, LabelPrint, Container, Donor, Lot,
         LotDisposition, Product, QcResult, Cohort, SafetyReview, Study, Subject, SubjectWeight)}
 
@@ -222,6 +226,7 @@ def _resolvers():
         "donors": simple(m["Donor"], m["Donor"].code, "donor"),
         "studies": simple(m["Study"], m["Study"].code, "study", lambda i, code: f"/studies/{i}"),
         "cohorts": cohorts, "safety_reviews": reviews,
+        "adverse_events": by_subject(m["AdverseEvent"], "adverse event"),
     }
 
 

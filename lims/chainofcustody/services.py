@@ -19,7 +19,7 @@ from lims.lots.models import Lot
 from lims.studies import follow_up
 from lims.studies import services as studies
 from lims.studies.models import Cohort, Subject
-from lims.timeutil import aware, local, utcnow
+from lims.timeutil import aware, local, site_zone, utcnow
 
 # Scanned moves: event -> (states it may come from, roles that may do it). SPEC §10.
 BEFORE_INFUSING = ("prepared", "verified", "dispensed", "received", "bedside_verified")
@@ -271,6 +271,9 @@ def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, r
                        .values(infused_count=Cohort.infused_count + 1))
     infusion.signature = auth.record_signature(nurse, "administered", infusion)
     audit.record("infusion.recorded", infusion)
+    # Each reaction becomes an adverse event of the subject in this same transaction (SPEC §6).
+    from lims.safety import services as safety
+    safety.record_reactions(nurse, bag.subject, bag, reactions, aware(started_at).astimezone(site_zone()).date())
     db.session.commit()
     return infusion
 

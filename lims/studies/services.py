@@ -320,6 +320,19 @@ def sign_safety_review(user, study_id, cohort_name, signature, decision="proceed
         raise Conflict(f"cohort {cohort.name} is not yet full and wholly infused "
                        f"({state['enrolled']}/{cohort.size} enrolled, {state['infused']} infused)",
                        code="cohort_not_complete", extra={"cohort_status": state["status"]})
+    if decision == "proceed":
+        # A serious event possibly (or more) related to the product stands in the cohort: the board may stop, not
+        # proceed (SPEC §6). Superseded versions do not count; a correction to "unrelated" lifts the bar.
+        from lims.safety.services import blocking_events
+        blocking = blocking_events(cohort.id)
+        if blocking:
+            named = "; ".join(f"#{e.id} {e.term} (subject {e.subject.code}, grade {e.grade}, {e.relatedness})"
+                              for e in blocking)
+            raise Conflict(f"cohort {cohort.name} cannot proceed: serious related adverse event(s) stand: {named}",
+                           code="serious_related_events",
+                           extra={"adverse_events": [{"id": e.id, "term": e.term, "subject": e.subject.code,
+                                                      "grade": e.grade, "relatedness": e.relatedness}
+                                                     for e in blocking]})
     review = SafetyReview(cohort=cohort, decision=decision, notes=notes, reviewed_by_id=user.id)
     db.session.add(review)
     review.signature = auth.record_signature(user, "reviewed", review)

@@ -1,0 +1,128 @@
+"""Adverse events (SPEC §6): recorded by an investigator or a nurse, corrected only by superseding with a reason,
+each linked to the bag, lot and donor the subject received, so that a lot's events can be listed (biovigilance)."""
+from sqlalchemy import select
+
+from lims.audit import services as audit
+from lims.errors import Conflict, NotFound, invalid
+from lims.extensions import db
+from lims.safety.models import RELATED, AdverseEvent
+from lims.timeutil import site_today
+
+FIELDS = ("term", "onset_on", "grade", "serious", "relatedness", "outcome", "description")
+# A reaction typed on the infusion record is graded by nobody yet: the mildest grade, not serious, "possible"
+# (it followed the infusion), outcome unknown, flagged for the investigator to complete by superseding.
+REACTION_DEFAULTS = {"grade": 1, "serious": False, "relatedness": "possible", "outcome": "unknown"}
+
+
+def _received(subject_id):
+    """The bag the subject received: the infused one, else the latest made for the subject; None before any."""
+    from lims.doses.models import Bag
+    bags = db.session.scalars(select(Bag).where(Bag.subject_id == subject_id).order_by(Bag.id.desc())).all()
+    return next((b for b in bags if b.status == "infused"), bags[0] if bags else None)
+
+
+def _link(event, bag):
+    if bag is not None:
+        event.bag_id, event.lot_id, event.donor_id = bag.id, bag.lot_id, bag.lot.donor_id
+
+
+def _subject(subject_id):
+    from lims.studies.models import Subject
+    subject = db.session.get(Subject, subject_id)
+    if subject is None:
+        raise NotFound(f"no subject {subject_id}", code="subject_not_found")
+    return subject
+
+
+def _check(values):
+    if values["onset_on"] > site_today():
+        raise invalid("onset_on", "an onset date cannot be after today")
+
+
+def add_event(user, subject, values, from_infusion=False, bag=None):
+    """Queue one event in the caller's transaction (the infusion record adds its reactions this way)."""
+    event = AdverseEvent(subject_id=subject.id, recorded_by_id=user.id, from_infusion=from_infusion,
+                         **{k: values.get(k) for k in FIELDS})
+    _link(event, bag if bag is not None else _received(subject.id))
+    db.session.add(event)
+    audit.record("adverse_event.recorded", event)
+    return event
+
+
+def record_event(user, subject_id, values):
+    subject = _subject(subject_id)
+    _check(values)
+    event = add_event(user, subject, values)
+    db.session.commit()
+    return event
+
+
+def record_reactions(user, subject, bag, reactions, onset_on):
+    """The infusion's reactions as adverse events, in the infusion's transaction (the caller commits)."""
+    for reaction in reactions or ():
+        add_event(user, subject, dict(REACTION_DEFAULTS, term=reaction[:200], onset_on=onset_on,
+                                      description=reaction), from_infusion=True, bag=bag)
+
+
+def get_event(event_id, lock=False):
+    query = select(AdverseEvent).where(AdverseEvent.id == event_id)
+    event = db.session.scalar(query.with_for_update(of=AdverseEvent) if lock else query)
+    if event is None:
+        raise NotFound(f"no adverse event {event_id}", code="adverse_event_not_found")
+    return event
+
+
+def supersede_event(user, event_id, values, reason):
+    old = get_event(event_id, lock=True)
+    if old.superseded_by_id is not None:
+        raise Conflict(f"adverse event {event_id} was already superseded by {old.superseded_by_id}",
+                       code="already_superseded")
+    _check(values)
+    new = AdverseEvent(subject_id=old.subject_id, bag_id=old.bag_id, lot_id=old.lot_id, donor_id=old.donor_id,
+                       recorded_by_id=user.id, supersedes_id=old.id, supersede_reason=reason,
+                       **{k: values.get(k) for k in FIELDS})
+    db.session.add(new)
+    db.session.flush()
+    before = audit.snapshot(old)
+    old.superseded_by_id = new.id
+    audit.record("adverse_event.recorded", new, reason=reason)
+    audit.record("adverse_event.superseded", old, before=before, reason=reason)
+    db.session.commit()
+    return new
+
+
+def _listing(query):
+    rows = db.session.scalars(query.order_by(AdverseEvent.onset_on.desc(), AdverseEvent.id.desc())).all()
+    return {"events": [e for e in rows if e.current], "superseded": [e for e in rows if not e.current]}
+
+
+def subject_events(subject_id):
+    _subject(subject_id)
+    return _listing(select(AdverseEvent).where(AdverseEvent.subject_id == subject_id))
+
+
+def lot_events(lot_id):
+    from lims.lots.models import Lot
+    if db.session.get(Lot, lot_id) is None:
+        raise NotFound(f"no lot {lot_id}", code="lot_not_found")
+    return _listing(select(AdverseEvent).where(AdverseEvent.lot_id == lot_id))
+
+
+def cohort_events(cohort_id):
+    from lims.studies.models import Subject
+    return _listing(select(AdverseEvent).join(Subject, Subject.id == AdverseEvent.subject_id)
+                    .where(Subject.cohort_id == cohort_id))
+
+
+def blocking_events(cohort_id):
+    """The cohort's current serious events of relatedness possible or stronger: each bars `proceed`."""
+    return [e for e in cohort_events(cohort_id)["events"] if e.serious and e.relatedness in RELATED]
+
+
+def serious_current(limit=20):
+    """The newest current serious events, for the home pages (bounded), and how many there are in all."""
+    from sqlalchemy import func
+    where = (AdverseEvent.serious.is_(True), AdverseEvent.superseded_by_id.is_(None))
+    count = db.session.scalar(select(func.count()).select_from(AdverseEvent).where(*where))
+    rows = db.session.scalars(select(AdverseEvent).where(*where).order_by(AdverseEvent.id.desc()).limit(limit)).all()
+    return count, rows
