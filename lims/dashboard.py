@@ -8,8 +8,10 @@ from importlib import import_module
 
 SECTIONS = {
     "technician": ["lims.lots.views:technician_dashboard"],
-    "qa": ["lims.lots.views:qa_dashboard", "lims.chainofcustody.views:qa_dashboard"],
-    "investigator": ["lims.studies.views:follow_up_dashboard", "lims.studies.views:investigator_dashboard"],
+    "qa": ["lims.safety.views:qa_dashboard", "lims.lots.views:qa_dashboard",
+           "lims.chainofcustody.views:qa_dashboard"],
+    "investigator": ["lims.safety.views:investigator_dashboard", "lims.studies.views:follow_up_dashboard",
+                     "lims.studies.views:investigator_dashboard"],
     "pharmacist": ["lims.chainofcustody.views:pharmacist_dashboard", "lims.doses.views:pharmacist_dashboard"],
     "nurse": ["lims.chainofcustody.views:nurse_dashboard"],
     "admin": ["lims.auth.views:locked_accounts_dashboard", "lims.audit.views:admin_dashboard"],

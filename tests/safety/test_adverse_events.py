@@ -8,7 +8,7 @@ from lims.audit.models import AuditEntry
 from lims.extensions import db
 from lims.safety.models import AdverseEvent
 from lims.timeutil import site_today
-from tests.support import bedside, enrol, make_study, received_bag, released_lot, sig
+from tests.support import bedside, enrol, make_study, page_text, received_bag, released_lot, sig, signed_in
 
 SMALL = [{"name": "Tier 1", "dose": "0.5e6 cell/kg", "size": 1}, {"name": "Tier 2", "dose": "1.0e6 cell/kg", "size": 1},
          {"name": "Tier 3", "dose": "1.5e6 cell/kg", "size": 1}]
@@ -160,3 +160,12 @@ def test_stop_is_signable_and_no_later_cohort_opens(api, study, infused):
     r = api.post("/subjects", {"study_id": study["id"], "code": "S-100", "wristband": "MRN-100", "cohort": "Tier 2",
                                "weight": "70 kg", "weighed_on": site_today().isoformat()}, as_="inv")
     assert r.status_code == 409
+
+
+@pytest.mark.parametrize("username", ["inv", "qa"])
+def test_a_serious_event_shows_at_once_on_the_investigators_and_qas_home(app, api, infused, username):
+    record(api, infused[0]["id"], term="Anaphylaxis", grade=4, serious=True, relatedness="probable")
+    record(api, infused[0]["id"], term="Headache", serious=False)
+    page = page_text(signed_in(app, username).get("/"))
+    assert "Serious adverse events (1)" in page and "Anaphylaxis — subject S-001, grade 4, probable" in page
+    assert "Headache" not in page
