@@ -20,8 +20,10 @@ nurse's Bearer token, posting `POST /api/v1/bedside/verify` as fast as the answe
 
 Each kind runs twice: with a witness whose password was hashed with the test suite's argon2 parameters (1 MiB,
 1 pass) and with one hashed with the production parameters (19 MiB, 2 passes, OWASP's floor): argon2 verifies with
-the parameters stored in the hash. The target (issue 8: throughput at least 0.5x the floor on PostgreSQL, p99 under
-50 ms at 8 clients) is checked on the test-parameter passes, which measure the application; with production
+the parameters stored in the hash. The target (issue 15: throughput at least 0.5x the write floor of the same run on
+PostgreSQL, p99 under 50 ms at 8 clients) is checked on the test-parameter passes, which measure the application. It
+is set on the write floor, not the bare one: the bare floor records nothing, and no check that is recorded in the
+single hash chain can come near it (bench/README.md, "What limits the bedside check"). With production
 parameters the witness's argon2 check alone takes tens of milliseconds of CPU, a deliberate cost that bounds a
 2-core machine to about cores / argon2 time checks per second whatever the code around it does. Both are printed.
 """
@@ -316,15 +318,15 @@ def report(results, kdf, args):
         p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
         target = "-"
         if params == "test":
-            met = rate >= TARGET_RATIO * floor_rate and p99 < TARGET_P99_MS
-            target = f"{'met' if met else 'MISSED'} (>= {TARGET_RATIO}x, p99 < {TARGET_P99_MS:.0f} ms)"
+            met = rate >= TARGET_RATIO * write_rate and p99 < TARGET_P99_MS
+            target = f"{'met' if met else 'MISSED'} (>= {TARGET_RATIO}x writes, p99 < {TARGET_P99_MS:.0f} ms)"
         shown = ", ".join(f"{n} x {s}" for s, n in sorted(statuses.items()))
         writes = f"{rate / write_rate:>8.3f}" if write_rate else f"{'-':>8}"
         print(f"{name:<26} | {params:>10} | {len(latencies):>8,} | {shown:>14} | {rate:>7.1f} | {p50:>6.1f} | "
               f"{p99:>6.1f} | {rate / floor_rate:>7.3f} | {writes} | {target}")
-    print("(x floor = req/s / the bare Flask floor's req/s, the ratio the target is set on; x writes = req/s / the "
-          "write floor's: the same transaction's rows on the raw driver, bench/write_floor_app.py. The target is "
-          "read on the test-parameter rows, see the docstring)")
+    print("(x floor = req/s / the bare Flask floor's req/s; x writes = req/s / the write floor's, the ratio the target "
+          "is set on: a near miss's rows on the raw driver, bench/write_floor_app.py. The target is read on the "
+          "test-parameter rows, see the docstring)")
 
 
 if __name__ == "__main__":
