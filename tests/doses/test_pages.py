@@ -309,6 +309,17 @@ def test_a_reprint_without_a_reason_is_refused_beside_the_form(api, pharm1, subj
     assert "a reprint needs a reason" in text(r) and 'id="label"' in r.get_data(as_text=True)
 
 
+def test_the_dose_page_names_the_valid_label_and_each_one_a_reprint_voided(api, pharm1, subject, lot):
+    bag = prepared_dose(api, subject["id"], lot["id"])["bag"]
+    assert pharm1.post(f"/bags/{bag['code']}/label.pdf").status_code == 200
+    assert pharm1.post(f"/bags/{bag['code']}/label.pdf", {"reprint_reason": "label smudged"}).status_code == 200
+    page = text(pharm1.get(f"/doses/{_dose_id(bag['code'])}"))
+    assert f"Labels printed for bag {bag['code']}" in page
+    assert "1 (original)" in page and "Void: replaced by print 2" in page
+    assert "2 (reprint)" in page and "label smudged" in page and "Valid: the label on the bag" in page
+    assert page.count("Valid: the label on the bag") == 1
+
+
 def dispense_form(bag, location="Research pharmacy", **extra):
     return {"bag": bag["scan"], "location": location, **extra}
 
