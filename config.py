@@ -52,8 +52,9 @@ class Config:
     LIMS_ISBT_DONATION_TYPE = _env("LIMS_ISBT_DONATION_TYPE", "V")
     # The handling text a thawed bag's label carries instead of the product's frozen storage text (SPEC §9);
     # {expires_at} is the bag's post-thaw expiry in the site's zone.
-    LIMS_LABEL_AFTER_THAW_TEXT = _env("LIMS_LABEL_AFTER_THAW_TEXT",
-                                      "Thawed: keep at room temperature 15–25 °C, do not refreeze, use by {expires_at}.")
+    LIMS_LABEL_AFTER_THAW_TEXT = _env(
+        "LIMS_LABEL_AFTER_THAW_TEXT",
+        "Thawed: keep at room temperature 15–25 °C, do not refreeze, use by {expires_at}.")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
