@@ -15,6 +15,7 @@ from lims.lots import chart, lookback, qc_review, schemas, services
 from lims.lots.models import ELIGIBILITY, LOT_STATUSES
 from lims.pages import load_form, refused
 from lims.paging import dates
+from lims.safety import services as safety
 from lims.timeutil import utcnow
 
 bp = Blueprint("lots_pages", __name__, template_folder="templates")
@@ -117,6 +118,10 @@ def register_donor():
 
 # --- one lot -----------------------------------------------------------------------------------------------------
 
+# The lot page shows the newest events after the lot and their count; the API lists them all.
+LOT_EVENTS = 20
+
+
 def _lot_context(lot_id):
     lot = services.get_lot(lot_id)
     evaluation = services.evaluate(lot)
@@ -133,7 +138,7 @@ def _lot_context(lot_id):
             "actions": actions if user.has_role("qa") else [], "dialogs": DIALOGS,
             "eligibility_choices": [(e, e) for e in ELIGIBILITY if e != lot.donor.eligibility] if user.has_role("qa")
             else [],
-            "late_reviews": qc_review.reviews_of(lot)}
+            "late_reviews": qc_review.reviews_of(lot), "adverse_events": safety.lot_events_page(lot.id, LOT_EVENTS)}
 
 
 def _test_options(lot, evaluation):

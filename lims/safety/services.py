@@ -119,6 +119,16 @@ def blocking_events(cohort_id):
     return [e for e in cohort_events(cohort_id)["events"] if e.serious and e.relatedness in RELATED]
 
 
+def lot_events_page(lot_id, limit=20):
+    """The lot page's section: the newest current events after the lot (bounded) and how many there are in all."""
+    from sqlalchemy import func
+    where = (AdverseEvent.lot_id == lot_id, AdverseEvent.superseded_by_id.is_(None))
+    count = db.session.scalar(select(func.count()).select_from(AdverseEvent).where(*where))
+    rows = db.session.scalars(select(AdverseEvent).where(*where)
+                              .order_by(AdverseEvent.onset_on.desc(), AdverseEvent.id.desc()).limit(limit)).all()
+    return count, rows
+
+
 def serious_current(limit=20):
     """The newest current serious events, for the home pages (bounded), and how many there are in all."""
     from sqlalchemy import func

@@ -1,10 +1,13 @@
 """Adverse events on the home pages (SPEC §6): a serious event shows at once to investigators and QA."""
-from flask import Blueprint
+from flask import Blueprint, flash, redirect, request
 
-from lims.safety import services
+from lims.auth.access import current_user, roles_required
+from lims.errors import LimsError
+from lims.pages import load_form, refused
+from lims.safety import schemas, services
 from lims.timeutil import local
 
-bp = Blueprint("safety_pages", __name__)
+bp = Blueprint("safety_pages", __name__, template_folder="templates")
 
 HOME_ROWS = 10
 
@@ -23,3 +26,25 @@ def serious_events_dashboard(role):
 
 investigator_dashboard = serious_events_dashboard("investigator")
 qa_dashboard = serious_events_dashboard("qa")
+
+
+def _form_values(form):
+    """A form's grade arrives as text and `serious` as a checkbox; the API's schema takes an integer and a boolean."""
+    grade = form.get("grade", "")
+    return {"grade": int(grade) if grade.isdigit() and len(grade) < 3 else grade,
+            "serious": form.get("serious") == "true"}
+
+
+@bp.route("/subjects/<int:subject_id>/adverse-events", methods=["POST"])
+@roles_required("investigator", "nurse")
+def record_event(subject_id):
+    from lims.studies.views import subject_context
+    try:
+        body = load_form(schemas.AdverseEventCreateSchema(), request.form, **_form_values(request.form))
+        event = services.record_event(current_user(), subject_id, body)
+    except LimsError as e:
+        return refused("studies/subject.html", e, form=request.form, refused_action="adverse_event",
+                       context=lambda: subject_context(subject_id))
+    flash(f"Adverse event recorded: {event.term}, grade {event.grade}"
+          f"{', serious' if event.serious else ''}, {event.relatedness}.")
+    return redirect(f"/subjects/{subject_id}#adverse-events-title")

@@ -10,6 +10,8 @@ from lims.errors import LimsError, invalid
 from lims.lots import services as lots
 from lims.pages import load_form, refused
 from lims.paging import period
+from lims.safety import services as safety
+from lims.safety.models import OUTCOMES, RELATEDNESS
 from lims.studies import eligibility, follow_up, schemas, services
 from lims.studies.chart import enrolment_chart
 from lims.timeutil import site_today
@@ -87,10 +89,14 @@ def _study_context(study_id):
     filters, shown = _subject_filters(study)
     page = services.subjects_page(study, cursor=request.args.get("cursor"), **filters)
     current = doses.current_doses_for(s.id for s in page.rows)
+    # What the reviewer reads before signing (SPEC §6): each cohort's current events, for those awaiting review.
+    cohort_events = {s["name"]: safety.cohort_events(s["cohort"].id)["events"] for s in states
+                     if s["status"] == "awaiting_review"}
     return {"study": study, "states": states, "rule": escalation_rule(study), "chart": enrolment_chart(states),
             "open_cohorts": [s for s in states if s["status"] == "open"],
             "awaiting_review": [s for s in states if s["status"] == "awaiting_review"],
             "subjects": [(s, current.get(s.id)) for s in page.rows], "subject_page": page,
+            "cohort_events": cohort_events,
             "enrolled_total": sum(s["enrolled"] for s in states), "subject_filters": shown,
             "stage_options": [("", "every stage"), ("awaiting_infusion", "awaiting infusion"), ("infused", "infused")],
             "criteria": study.eligibility, "today": site_today().isoformat(), "figure": figure}
@@ -150,7 +156,7 @@ def safety_review(study_id, cohort_name):
     return redirect(f"/studies/{study_id}")
 
 
-def _subject_context(subject_id):
+def subject_context(subject_id):
     subject = services.get_subject(subject_id)
     dose = doses.current_dose_for(subject)
     bag = dose.bag if dose else None
@@ -161,13 +167,17 @@ def _subject_context(subject_id):
             "dose": dose, "bag": bag,
             "infusion": infusion, "reactions": custody.reactions_of(infusion),
             "lot_event": lots.current_disposition(dose.lot) if dose and dose.lot.blocked else None,
+            "adverse_events": safety.subject_events(subject.id),
+            # No relatedness is preselected: whoever records the event judges it (a blank choice is refused).
+            "relatedness_options": [("", "choose…")] + [(r, r) for r in RELATEDNESS],
+            "outcome_options": [(o, o.replace("_", " ")) for o in OUTCOMES],
             "today": site_today().isoformat(), "figure": figure, "shown_answer": eligibility.shown}
 
 
 @bp.route("/subjects/<int:subject_id>", methods=["GET"])
 @login_required
 def subject_page(subject_id):
-    return render_template("studies/subject.html", refused_action=None, **_subject_context(subject_id))
+    return render_template("studies/subject.html", refused_action=None, **subject_context(subject_id))
 
 
 def _weight_question(error):
@@ -190,7 +200,7 @@ def record_weight(subject_id):
                                      body["confirm_change"], body["reason"])
     except LimsError as e:
         return refused("studies/subject.html", e, form=request.form, refused_action="weight",
-                       weight_question=_weight_question(e), context=lambda: _subject_context(subject_id))
+                       weight_question=_weight_question(e), context=lambda: subject_context(subject_id))
     flash(f"Weight {row.entered} ({figure(row.weight, 'mass')}) recorded for {row.weighed_on.isoformat()}.")
     return redirect(f"/subjects/{subject_id}")
 
@@ -203,7 +213,7 @@ def strike_weight(subject_id, weight_id):
         row = services.strike_weight(current_user(), subject_id, weight_id, body["reason"])
     except LimsError as e:
         return refused("studies/subject.html", e, form=request.form, refused_action="strike",
-                       refused_weight=weight_id, context=lambda: _subject_context(subject_id))
+                       refused_weight=weight_id, context=lambda: subject_context(subject_id))
     flash(f"Weight {row.entered} of {row.weighed_on.isoformat()} struck through: it no longer counts for a dose.")
     return redirect(f"/subjects/{subject_id}")
 
@@ -216,7 +226,7 @@ def record_follow_up_visit(subject_id):
         visit = follow_up.record_visit(current_user(), subject_id, body["day"], body["done_on"])
     except LimsError as e:
         return refused("studies/subject.html", e, form=request.form, refused_action="visit",
-                       context=lambda: _subject_context(subject_id))
+                       context=lambda: subject_context(subject_id))
     flash(f"Day {visit.day} follow-up visit recorded done on {visit.done_on.isoformat()}.")
     return redirect(f"/subjects/{subject_id}#follow-up-title")
 

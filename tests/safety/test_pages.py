@@ -1,0 +1,120 @@
+"""SPEC §6 on the pages: the safety review lists the cohort's adverse events and shows a refused `proceed` beside its
+form; the subject page lists and records events; the lot page lists the events after the lot."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from lims.extensions import db
+from lims.safety.models import AdverseEvent
+from lims.studies.models import SafetyReview
+from lims.timeutil import site_today
+from tests.safety.test_adverse_events import event_body, infuse, record
+from tests.support import PASSWORD, enrol, make_study, page_text, released_lot, signed_in
+
+SMALL = [{"name": "Tier 1", "dose": "0.5e6 cell/kg", "size": 1}, {"name": "Tier 2", "dose": "1.0e6 cell/kg", "size": 1}]
+
+
+def yesterday():
+    return (site_today() - dt.timedelta(days=1)).isoformat()
+
+
+@pytest.fixture
+def study(api):
+    return make_study(api, code="AE-P", cohorts=SMALL)
+
+
+@pytest.fixture
+def infused(api, study):
+    lot = released_lot(api)
+    subject = enrol(api, study["id"], code="S-001")
+    infuse(api, subject, lot["id"])
+    return subject, lot
+
+
+def event_count():
+    return db.session.scalar(select(func.count()).select_from(AdverseEvent))
+
+
+def event_form(**kw):
+    form = {"term": "Anaphylaxis", "onset_on": yesterday(), "grade": "4", "serious": "true", "relatedness": "probable",
+            "outcome": "recovering", "description": "Stridor 20 min after the infusion."}
+    form.update(kw)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+def test_the_review_lists_the_cohorts_current_events_with_their_grading(app, api, study, infused):
+    record(api, infused[0]["id"], term="Anaphylaxis", grade=4, serious=True, relatedness="probable",
+           outcome="recovering")
+    page = page_text(signed_in(app, "inv").get(f"/studies/{study['id']}"))
+    assert "Adverse events in Tier 1 (1)" in page
+    assert "Anaphylaxis S-001 " + yesterday() + " 4 serious probable recovering" in page
+
+
+def test_a_refused_proceed_shows_the_409_beside_the_kept_form(app, api, study, infused):
+    record(api, infused[0]["id"], term="Anaphylaxis", grade=4, serious=True, relatedness="probable")
+    r = signed_in(app, "inv").post(f"/studies/{study['id']}/cohorts/Tier%201/safety-review",
+                                   {"decision": "proceed", "notes": "looked at", "signature.password": PASSWORD})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 409 and 'role="alert"' in body
+    assert "cohort Tier 1 cannot proceed: serious related adverse event(s) stand:" in page_text(r)
+    assert "Anaphylaxis (subject S-001, grade 4, probable)" in page_text(r)
+    assert '<option value="proceed" selected>' in body and 'value="looked at"' in body
+    assert db.session.scalar(select(func.count()).select_from(SafetyReview)) == 0
+
+
+def test_the_subject_page_lists_current_events_and_strikes_superseded_ones(app, api, infused):
+    old = record(api, infused[0]["id"], term="Headache", grade=2).get_json()
+    api.post(f"/adverse-events/{old['id']}/supersede", event_body(term="Migraine", grade=3, reason="misread"),
+             as_="inv")
+    r = signed_in(app, "nurse1").get(f"/subjects/{infused[0]['id']}")
+    body, page = r.get_data(as_text=True), page_text(r)
+    assert "Adverse events (1)" in page and "Migraine" in page
+    assert "History: 1 superseded version(s)" in page and "<del>Headache</del>" in body
+
+
+def test_a_nurse_records_an_event_from_the_subject_page(app, infused):
+    nurse = signed_in(app, "nurse1")
+    r = nurse.post(f"/subjects/{infused[0]['id']}/adverse-events", event_form())
+    assert r.status_code == 302, r.get_data(as_text=True)
+    event = db.session.scalars(select(AdverseEvent)).one()
+    assert (event.term, event.grade, event.serious, event.relatedness, event.outcome, event.lot_id) == (
+        "Anaphylaxis", 4, True, "probable", "recovering", infused[1]["id"])
+    assert "Adverse event recorded: Anaphylaxis, grade 4, serious, probable." in page_text(
+        nurse.get(f"/subjects/{infused[0]['id']}"))
+
+
+def test_an_unchecked_serious_box_records_a_non_serious_event(app, infused):
+    r = signed_in(app, "inv").post(f"/subjects/{infused[0]['id']}/adverse-events", event_form(serious=None))
+    assert r.status_code == 302
+    assert db.session.scalars(select(AdverseEvent.serious)).one() is False
+
+
+def test_a_refused_event_re_renders_with_the_field_message_and_writes_no_row(app, infused):
+    r = signed_in(app, "inv").post(f"/subjects/{infused[0]['id']}/adverse-events",
+                                   event_form(relatedness=None, term="Rash"))
+    body = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'role="alert"' in body
+    assert "Relatedness : Missing data for required field." in page_text(r)
+    assert 'id="f-term" name="term" type="text" value="Rash"' in body
+    assert event_count() == 0
+
+
+def test_a_pharmacist_cannot_record_an_event_from_the_page(app, infused):
+    r = signed_in(app, "pharm1").post(f"/subjects/{infused[0]['id']}/adverse-events", event_form())
+    assert r.status_code == 403 and event_count() == 0
+
+
+def test_the_form_is_not_offered_to_a_pharmacist(app, infused):
+    body = signed_in(app, "pharm1").get(f"/subjects/{infused[0]['id']}").get_data(as_text=True)
+    assert 'id="adverse-event-form"' not in body
+
+
+def test_the_lot_page_shows_the_newest_twenty_events_and_the_count(app, api, infused):
+    subject, lot = infused
+    for i in range(21):
+        record(api, subject["id"], term=f"Event {i:02d}")
+    page = page_text(signed_in(app, "qa").get(f"/lots/{lot['id']}"))
+    assert "Adverse events after this lot (21)" in page
+    assert "Event 20" in page and "Event 01" in page and "Event 00" not in page
+    assert "The newest 20 of 21 are shown" in page
