@@ -72,8 +72,12 @@ def get_event(event_id, lock=False):
     return event
 
 
-def supersede_event(user, event_id, values, reason):
+def supersede_event(user, event_id, values, reason, subject_id=None):
+    """A correction: a new current version, the old one kept and pointing at it. `subject_id`, when given (a page's
+    form under a subject), must be the event's: a form cannot correct another subject's event."""
     old = get_event(event_id, lock=True)
+    if subject_id is not None and old.subject_id != subject_id:
+        raise NotFound(f"no adverse event {event_id} for subject {subject_id}", code="adverse_event_not_found")
     if old.superseded_by_id is not None:
         raise Conflict(f"adverse event {event_id} was already superseded by {old.superseded_by_id}",
                        code="already_superseded")

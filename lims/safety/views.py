@@ -48,3 +48,20 @@ def record_event(subject_id):
     flash(f"Adverse event recorded: {event.term}, grade {event.grade}"
           f"{', serious' if event.serious else ''}, {event.relatedness}.")
     return redirect(f"/subjects/{subject_id}#adverse-events-title")
+
+
+@bp.route("/subjects/<int:subject_id>/adverse-events/<int:event_id>/supersede", methods=["POST"])
+@roles_required("investigator", "nurse")
+def supersede_event(subject_id, event_id):
+    """A correction from the subject page: the API's supersede (a reason, no signature), refused beside its form."""
+    from lims.studies.views import subject_context
+    try:
+        body = load_form(schemas.AdverseEventSupersedeSchema(), request.form, **_form_values(request.form))
+        reason = body.pop("reason")
+        event = services.supersede_event(current_user(), event_id, body, reason, subject_id=subject_id)
+    except LimsError as e:
+        return refused("studies/subject.html", e, form=request.form, refused_action="supersede_event",
+                       refused_event=event_id, context=lambda: subject_context(subject_id))
+    flash(f"Adverse event corrected: {event.term}, grade {event.grade}{', serious' if event.serious else ''}, "
+          f"{event.relatedness}. The earlier version is kept in the history.")
+    return redirect(f"/subjects/{subject_id}#adverse-events-title")

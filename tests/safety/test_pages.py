@@ -10,7 +10,7 @@ from lims.safety.models import AdverseEvent
 from lims.studies.models import SafetyReview
 from lims.timeutil import site_today
 from tests.safety.test_adverse_events import event_body, infuse, record
-from tests.support import PASSWORD, enrol, make_study, page_text, released_lot, signed_in
+from tests.support import PASSWORD, enrol, make_study, page_text, released_lot, signed_in, text_of
 
 SMALL = [{"name": "Tier 1", "dose": "0.5e6 cell/kg", "size": 1}, {"name": "Tier 2", "dose": "1.0e6 cell/kg", "size": 1}]
 
@@ -118,3 +118,73 @@ def test_the_lot_page_shows_the_newest_twenty_events_and_the_count(app, api, inf
     assert "Adverse events after this lot (21)" in page
     assert "Event 20" in page and "Event 01" in page and "Event 00" not in page
     assert "The newest 20 of 21 are shown" in page
+
+
+def correction_form(**kw):
+    values = {"term": "Migraine", "grade": "3", "serious": None, "relatedness": "unlikely", "outcome": "recovered",
+              "reason": "grade re-assessed at day 7"}
+    return event_form(**(values | kw))
+
+
+def test_the_subject_page_offers_a_prefilled_correction_form_for_each_current_event(app, api, infused):
+    first = record(api, infused[0]["id"], term="Headache", grade=2).get_json()
+    second = record(api, infused[0]["id"], term="Anaphylaxis", grade=4, serious=True, relatedness="probable").get_json()
+    body = signed_in(app, "inv").get(f"/subjects/{infused[0]['id']}").get_data(as_text=True)
+    for event in (first, second):
+        assert f'action="/subjects/{infused[0]["id"]}/adverse-events/{event["id"]}/supersede"' in body
+        assert f'id="ae-{event["id"]}-term" name="term" required value="{event["term"]}"' in body
+    assert f'id="ae-{second["id"]}-serious" name="serious" value="true" checked' in body
+    assert f'id="ae-{first["id"]}-serious" name="serious" value="true">' in body
+
+
+def test_a_correction_from_the_subject_page_supersedes_the_event_and_strikes_the_old_one(app, api, infused):
+    subject = infused[0]
+    old = record(api, subject["id"], term="Headache", grade=2).get_json()
+    inv = signed_in(app, "inv")
+    r = inv.post(f"/subjects/{subject['id']}/adverse-events/{old['id']}/supersede", correction_form())
+    assert r.status_code == 302, r.get_data(as_text=True)
+    old_row = db.session.get(AdverseEvent, old["id"])
+    new_row = db.session.get(AdverseEvent, old_row.superseded_by_id)
+    assert (new_row.term, new_row.grade, new_row.serious, new_row.relatedness, new_row.supersede_reason,
+            new_row.supersedes_id, new_row.lot_id) == ("Migraine", 3, False, "unlikely", "grade re-assessed at day 7",
+                                                       old["id"], infused[1]["id"])
+    r = inv.get(f"/subjects/{subject['id']}")
+    body, page = r.get_data(as_text=True), page_text(r)
+    assert "Adverse event corrected: Migraine, grade 3, unlikely." in page
+    assert "Adverse events (1)" in page and "History: 1 superseded version(s)" in page
+    assert "<del>Headache</del>" in body
+    # The superseded version is not offered for correction again: only the current one has a form.
+    assert f"/adverse-events/{old['id']}/supersede" not in body
+    assert f"/adverse-events/{new_row.id}/supersede" in body
+
+
+def test_a_correction_without_a_reason_is_refused_beside_its_form_and_writes_nothing(app, api, infused):
+    subject = infused[0]
+    old = record(api, subject["id"], term="Headache", grade=2).get_json()
+    r = signed_in(app, "nurse1").post(f"/subjects/{subject['id']}/adverse-events/{old['id']}/supersede",
+                                      correction_form(reason="   "))
+    body = r.get_data(as_text=True)
+    assert r.status_code == 422
+    # The refusal sits inside this event's correction form, opened, with what was typed kept.
+    form_part = body[body.index(f'id="supersede-{old["id"]}" open'):]
+    form_part = form_part[:form_part.index("</details>")]
+    assert 'role="alert"' in form_part and "Reason : Missing data for required field." in text_of(form_part)
+    assert f'id="ae-{old["id"]}-term" name="term" required value="Migraine"' in form_part
+    assert event_count() == 1 and db.session.get(AdverseEvent, old["id"]).superseded_by_id is None
+
+
+def test_a_correction_posted_under_another_subject_is_404_and_writes_nothing(app, api, infused):
+    old = record(api, infused[0]["id"], term="Headache").get_json()
+    other = enrol(api, make_study(api, code="AE-Q", cohorts=SMALL)["id"], code="S-002")
+    r = signed_in(app, "inv").post(f"/subjects/{other['id']}/adverse-events/{old['id']}/supersede", correction_form())
+    assert r.status_code == 404 and event_count() == 1
+    assert db.session.get(AdverseEvent, old["id"]).superseded_by_id is None
+
+
+def test_a_pharmacist_cannot_correct_an_event_from_the_page(app, api, infused):
+    old = record(api, infused[0]["id"]).get_json()
+    body = signed_in(app, "pharm1").get(f"/subjects/{infused[0]['id']}").get_data(as_text=True)
+    assert "/supersede" not in body
+    r = signed_in(app, "pharm1").post(f"/subjects/{infused[0]['id']}/adverse-events/{old['id']}/supersede",
+                                      correction_form())
+    assert r.status_code == 403 and event_count() == 1
