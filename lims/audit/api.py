@@ -32,7 +32,8 @@ def verify():
 @blp.response(200, AuditPageSchema)
 def audit_rows(args):
     """Newest first; `next_cursor` (null on the last page) is the `cursor` of the next page. `entity` with
-    `entity_id` of a lot, subject, bag, dose or container is that record's whole history."""
+    `entity_id` of a lot, subject, bag, dose, container or adverse event (every version of it) is that record's
+    whole history."""
     audit_filter, rest = split_filter(args)
     rows, next_cursor = query.page(audit_filter, rest.get("cursor"), rest["limit"])
     return {"rows": Namer().present(rows), "next_cursor": next_cursor}

@@ -43,7 +43,8 @@ ACTION_WORDS = {
 # The groups a filter offers (`security.*` matches every action of the group).
 ACTION_GROUPS = {"security.*": "Security events", "auth.*": "Refused passwords", "lot.*": "Lot dispositions",
                  "qc.*": "QC results", "dose.*": "Doses", "custody.*": "Bag custody", "bedside.*": "Bedside checks",
-                 "signature.*": "Signatures", "label.*": "Labels", "user.*": "User accounts"}
+                 "signature.*": "Signatures", "label.*": "Labels", "user.*": "User accounts",
+                 "adverse_event.*": "Adverse events"}
 
 
 def action_words(action):
@@ -215,6 +216,13 @@ def _resolvers():
         return {str(i): (f"safety review of cohort {name}, study {code}", f"/studies/{sid}")
                 for i, name, code, sid in rows(q)}
 
+    def adverse_events(ids):
+        ae = m["AdverseEvent"]
+        q = select(ae.id, ae.term, Subject.id, Subject.code).join(Subject, Subject.id == ae.subject_id)
+        # As the subject page names it: the term the investigator wrote, under the subject's code.
+        return {str(i): (f"adverse event {term} of subject {code}", f"/subjects/{s}")
+                for i, term, s, code in rows(q.where(ae.id.in_(ids)))}
+
     return {
         "lots": lots, "qc_results": qc, "lot_dispositions": by_lot(m["LotDisposition"], "disposition"),
         "containers": containers, "container_events": container_events,
@@ -226,7 +234,7 @@ def _resolvers():
         "donors": simple(m["Donor"], m["Donor"].code, "donor"),
         "studies": simple(m["Study"], m["Study"].code, "study", lambda i, code: f"/studies/{i}"),
         "cohorts": cohorts, "safety_reviews": reviews,
-        "adverse_events": by_subject(m["AdverseEvent"], "adverse event"),
+        "adverse_events": adverse_events,
     }
 
 

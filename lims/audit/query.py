@@ -23,7 +23,8 @@ from lims.extensions import db
 # which other tables point at it.
 RECORD_KINDS = {"lot": "lots", "lots": "lots", "subject": "subjects", "subjects": "subjects",
                 "bag": "bags", "bags": "bags", "dose": "doses", "doses": "doses",
-                "container": "containers", "containers": "containers"}
+                "container": "containers", "containers": "containers",
+                "adverse_event": "adverse_events", "adverse_events": "adverse_events"}
 _FOREIGN_KEY = {"lots": "lot_id", "subjects": "subject_id", "bags": "bag_id", "doses": "dose_id",
                 "containers": "container_id"}
 # Beyond the tables pointing at the record itself, the parts of its parts that belong in its history.
@@ -89,6 +90,8 @@ def conditions(audit_filter):
         table = RECORD_KINDS.get(f.entity, f.entity)
         if f.entity_id and table in _FOREIGN_KEY:
             where.append(_history_clause(record_parts(table, f.entity_id)))
+        elif f.entity_id and table == "adverse_events":
+            where.append(_history_clause(_event_versions(f.entity_id)))
         else:
             where.append(AuditEntry.entity == table)
             if f.entity_id:
@@ -156,6 +159,16 @@ def record_parts(table_name, record_id):
     if ids:
         parts["signatures"] = {str(i) for i in ids}
     return parts
+
+
+def _event_versions(record_id):
+    """An adverse event's whole history is every version of it: the one it corrected and the one correcting it."""
+    from lims.safety.services import versions_of
+    try:
+        record_id = int(record_id)
+    except (TypeError, ValueError):
+        raise invalid("entity_id", "a record's id is a whole number") from None
+    return {"adverse_events": {str(i) for i in versions_of(record_id)}}
 
 
 def page(audit_filter, cursor=None, limit=50):

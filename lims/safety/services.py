@@ -95,6 +95,19 @@ def supersede_event(user, event_id, values, reason, subject_id=None):
     return new
 
 
+def versions_of(event_id):
+    """The ids of every version of an event, first to current: a correction chain is walked both ways (it is a few
+    versions long). An unknown event: 404."""
+    first = get_event(event_id)
+    while first.supersedes_id is not None:
+        first = get_event(first.supersedes_id)
+    ids, event = [first.id], first
+    while event.superseded_by_id is not None:
+        event = get_event(event.superseded_by_id)
+        ids.append(event.id)
+    return ids
+
+
 def _listing(query):
     rows = db.session.scalars(query.order_by(AdverseEvent.onset_on.desc(), AdverseEvent.id.desc())).all()
     return {"events": [e for e in rows if e.current], "superseded": [e for e in rows if not e.current]}
