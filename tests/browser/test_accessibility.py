@@ -57,9 +57,41 @@ def site(app, api):
     assert api.post(f"/lots/{held['id']}/hold", {"signature": {"password": PASSWORD}, "reason": "donor look-back"},
                     as_="qa").status_code == 200
     criteria_study, criteria_subject = enrolled_with_criteria(api, lot["id"])
+    review_study, event_subject = adverse_events_under_review(api, lot["id"])
     db.session.remove()
     with serving(app) as url:
-        yield {"url": url, "bag": bag, "criteria_study": criteria_study, "criteria_subject": criteria_subject}
+        yield {"url": url, "bag": bag, "criteria_study": criteria_study, "criteria_subject": criteria_subject,
+               "lot": lot, "review_study": review_study, "event_subject": event_subject}
+
+
+def adverse_events_under_review(api, lot_id):
+    """A study whose Tier 1 (one subject, infused from the released lot) awaits its safety review while a serious,
+    possibly related event stands (the investigator's and QA's home pages list it, the review refuses `proceed`),
+    beside an event corrected once (its earlier version struck through under the subject's history). Made last, so
+    the studies list keeps its first study."""
+    import datetime as dt
+
+    from lims.timeutil import site_today
+    from tests.support import make_study
+    study = make_study(api, code="SAFE-REV", cohorts=[{"name": "Tier 1", "dose": "0.5e6 cell/kg", "size": 1},
+                                                       {"name": "Tier 2", "dose": "1.0e6 cell/kg", "size": 1}])
+    subject = enrol(api, study["id"], code="R-001", wristband="MRN-R-001")
+    infused_bag(api, subject, lot_id)
+    onset = (site_today() - dt.timedelta(days=1)).isoformat()
+
+    def event(term, grade, serious, relatedness, outcome):
+        return {"term": term, "onset_on": onset, "grade": grade, "serious": serious, "relatedness": relatedness,
+                "outcome": outcome, "description": "Accessibility check"}
+    r = api.post(f"/subjects/{subject['id']}/adverse-events", event("Anaphylaxis", 3, True, "possible", "recovering"),
+                 as_="inv")
+    assert r.status_code == 201, r.get_json()
+    r = api.post(f"/subjects/{subject['id']}/adverse-events", event("Headache", 1, False, "unlikely", "recovered"),
+                 as_="nurse1")
+    assert r.status_code == 201, r.get_json()
+    r = api.post(f"/adverse-events/{r.get_json()['id']}/supersede",
+                 event("Migraine", 2, False, "unlikely", "recovered") | {"reason": "re-assessed"}, as_="inv")
+    assert r.status_code == 201, r.get_json()
+    return study, subject
 
 
 def enrolled_with_criteria(api, lot_id):
@@ -226,6 +258,56 @@ def test_refused_forms_have_no_accessibility_violation(site, page, audit):
     page.goto(url + "/follow-up")
     audit.check(page, "inv follow-up visits that wait")
     finish(audit, "refusals")
+
+
+def sign(dialog, password=PASSWORD, username=None):
+    """A signature as the form asks for it: the username where shown (a page session's first signature), the
+    password always."""
+    asked = dialog.locator("input[name='signature.username']")
+    if username and asked.count() and asked.first.is_visible():
+        asked.first.fill(username)
+    dialog.locator("input[name='signature.password']").first.fill(password)
+
+
+def test_adverse_event_pages_have_no_accessibility_violation(site, page, audit):
+    """SPEC §6 on the pages: serious events on the investigator's and QA's home pages, the subject page with its
+    history and correction form open, a correction refused, the lot's events, and the review's refused proceed."""
+    url, subject = site["url"], site["event_subject"]
+    sign_in_as(page, site, "inv")
+    expect(page.locator("main")).to_contain_text("Anaphylaxis — subject R-001, grade 3, possible")
+    audit.check(page, "inv / with a serious adverse event")
+    page.goto(url + f"/subjects/{subject['id']}")
+    expect(page.locator("#adverse-event-history")).to_be_visible()
+    page.locator("#adverse-event-history summary").click()
+    correction = page.locator("details.supersede").first
+    correction.locator("summary").click()
+    expect(correction.locator("input[name=reason]")).to_be_visible()
+    audit.check(page, "inv subject with adverse events, history and a correction form open")
+    correction.locator("input[name=reason]").fill("   ")  # only spaces: no reason, 422
+    correction.locator("button[type=submit]").click()
+    expect(page.locator("details.supersede[open] [role=alert]")).to_be_visible()
+    audit.check(page, "inv adverse event correction refused [422]")
+
+    page.goto(url + f"/studies/{site['review_study']['id']}")
+    expect(page.locator("#cohort-events-1")).to_contain_text("Anaphylaxis")
+    audit.check(page, "inv safety review with the cohort's adverse events")
+    page.click("button[data-open-dialog='review-1']")
+    dialog = page.locator("dialog#review-1")
+    expect(dialog).to_be_visible()
+    dialog.locator("select[name=decision]").select_option("proceed")
+    sign(dialog, username="inv")
+    dialog.locator("button[type=submit]").click()
+    expect(page.locator("[role=alert]").first).to_contain_text("cannot proceed: serious related adverse event(s)")
+    audit.check(page, "inv safety review proceed refused [409]")
+
+    page.click("text=Sign out")
+    sign_in_as(page, site, "qa")
+    expect(page.locator("main")).to_contain_text("Anaphylaxis — subject R-001, grade 3, possible")
+    audit.check(page, "qa / with a serious adverse event")
+    page.goto(url + f"/lots/{site['lot']['id']}")
+    expect(page.locator("main")).to_contain_text("Adverse events after this lot (2)")
+    audit.check(page, "qa lot with its adverse events")
+    finish(audit, "adverse-events")
 
 
 def test_the_nurses_pages_on_a_phone_have_no_accessibility_violation(site, page, audit):
