@@ -109,9 +109,24 @@ def csv_cells(row):
 
 
 def csv_lines(audit_filter, user):
-    """The CSV copy as a generator of text chunks: head lines, the column names, the rows, then the row count and
-    the statement of verification. Lines of the head and the tail begin with "#"; a row begins with its seq."""
+    """The CSV copy as an iterator of text chunks: head lines, the column names, the rows, then the row count and
+    the statement of verification. Lines of the head and the tail begin with "#"; a row begins with its seq.
+
+    The head is read now, while the request's session still holds the user who asked: a streamed body runs after
+    the view has returned and the request's transaction has ended, so it reads nothing but its own batches."""
     head_seq, head_hash = _head()  # the copy is of the trail as it stood when it was asked for
+    head = [["# itMSC LIMS audit trail", "electronic copy (21 CFR 11.10(b)); every time is UTC"],
+            ["# filters", _described(audit_filter)],
+            ["# made by", _maker(user)],
+            ["# made at", iso(utcnow())],
+            ["# rows up to", head_seq],
+            ["# hashes", "hash = sha256(prev_hash + JSON [seq, at_utc, actor, action, entity, entity_id, "
+                         "before, after, reason]); before and after are given exactly as hashed"],
+            CSV_COLUMNS]
+    return _csv_body(audit_filter, head, head_seq, head_hash)
+
+
+def _csv_body(audit_filter, head, head_seq, head_hash):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -121,14 +136,7 @@ def csv_lines(audit_filter, user):
         buffer.truncate()
         return text
 
-    writer.writerow(["# itMSC LIMS audit trail", "electronic copy (21 CFR 11.10(b)); every time is UTC"])
-    writer.writerow(["# filters", _described(audit_filter)])
-    writer.writerow(["# made by", _maker(user)])
-    writer.writerow(["# made at", iso(utcnow())])
-    writer.writerow(["# rows up to", head_seq])
-    writer.writerow(["# hashes", "hash = sha256(prev_hash + JSON [seq, at_utc, actor, action, entity, entity_id, "
-                                 "before, after, reason]); before and after are given exactly as hashed"])
-    writer.writerow(CSV_COLUMNS)
+    writer.writerows(head)
     yield flush()
     namer, chain = Namer(), ChainCheck(head_seq, head_hash)
     for rows in query.batches(audit_filter, head_seq):
