@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from lims.auth.models import Signature
 from lims.demo.cli import DEMO_PASSWORD
 from lims.extensions import db
 from lims.lots.models import Lot
@@ -262,6 +263,8 @@ def test_enrol_with_criteria_infuse_record_a_serious_related_event_and_the_revie
     expect(alert).to_contain_text("Anaphylaxis (subject S-001, grade 3, possible)")
     screenshot(page, "safety-walk-proceed-refused")
     assert db.session.scalar(select(func.count()).select_from(SafetyReview)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Signature)
+                             .where(Signature.record_type == "safety_reviews")) == 0
     assert cohort_statuses(study_id) == {"Tier 1": "awaiting_review", "Tier 2": "not_open", "Tier 3": "not_open",
                                          "Expansion": "not_open"}
 
@@ -271,6 +274,8 @@ def test_enrol_with_criteria_infuse_record_a_serious_related_event_and_the_revie
     screenshot(page, "safety-walk-stopped")
     db.session.remove()
     assert [(r.decision, r.cohort.name) for r in db.session.scalars(select(SafetyReview))] == [("stop", "Tier 1")]
+    assert db.session.scalars(select(Signature.meaning).where(Signature.record_type == "safety_reviews")).all() == [
+        "reviewed"]
     assert cohort_statuses(study_id) == {"Tier 1": "stopped", "Tier 2": "not_open", "Tier 3": "not_open",
                                          "Expansion": "not_open"}
     db.session.remove()

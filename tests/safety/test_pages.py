@@ -188,3 +188,15 @@ def test_a_pharmacist_cannot_correct_an_event_from_the_page(app, api, infused):
     r = signed_in(app, "pharm1").post(f"/subjects/{infused[0]['id']}/adverse-events/{old['id']}/supersede",
                                       correction_form())
     assert r.status_code == 403 and event_count() == 1
+
+
+def test_correcting_a_version_already_corrected_is_409_shown_on_the_page(app, api, infused):
+    old = record(api, infused[0]["id"], term="Headache").get_json()
+    page = signed_in(app, "inv")
+    assert page.post(f"/subjects/{infused[0]['id']}/adverse-events/{old['id']}/supersede",
+                     correction_form()).status_code == 302
+    r = page.post(f"/subjects/{infused[0]['id']}/adverse-events/{old['id']}/supersede",
+                  correction_form(term="Cluster headache"))
+    assert r.status_code == 409 and 'role="alert"' in r.get_data(as_text=True)
+    assert f"adverse event {old['id']} was already superseded by" in page_text(r)
+    assert event_count() == 2
