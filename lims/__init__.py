@@ -179,6 +179,9 @@ def _register_request_hooks(app):
     @app.before_request
     def _forget_previous_user():
         g.pop("user", None)  # who is asking is settled per request, never inherited
+        g.pop("page_session", None)
+        from lims.auth.sessions import forget_signing
+        forget_signing()
 
     @app.teardown_request
     def _end_transaction(exc):

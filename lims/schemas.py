@@ -19,15 +19,6 @@ class StrictSchema(Schema):
     """Unknown fields are refused (422): a misspelt field must never be silently ignored on a clinical record."""
 
 
-class SignatureSchema(StrictSchema):
-    password = fields.String(required=True, validate=validate.Length(min=1, max=256),
-                             metadata={"description": "the signer's password, re-entered at the moment of signing"})
-
-
-class SignedSchema(StrictSchema):
-    signature = fields.Nested(SignatureSchema, required=True)
-
-
 # Dates and times a record can plausibly carry: a weighing, a manufacture, an expiry, an infusion. Year 1 or 9999 is a
 # typing slip (and 9999-12-31T23:59-05:00 overflows when converted to UTC).
 EARLIEST = dt.date(1900, 1, 1)
@@ -142,3 +133,16 @@ def line(max_length=200, **kwargs):
 def text(max_length=200, **kwargs):
     """Free text: a reason, notes, a description, a reaction."""
     return FreeText(max_length, **kwargs)
+
+
+class SignatureSchema(StrictSchema):
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256),
+                             metadata={"description": "the signer's password, re-entered at the moment of signing"})
+    # Asked with the first signature of a page session (SPEC §4: 21 CFR 11.200(a)(1)); the API may send it, and then
+    # it must name the signer.
+    username = identifier(64, metadata={"description": "the signer's own username: optional on the API, where it "
+                                                        "must name the token's user"})
+
+
+class SignedSchema(StrictSchema):
+    signature = fields.Nested(SignatureSchema, required=True)

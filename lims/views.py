@@ -90,7 +90,8 @@ def inject_user():
     except NotAuthenticated:
         me = None
     from flask import current_app
-    return {"me": me, "nav_links": nav_links(me),
+    from lims.auth.sessions import asks_username
+    return {"me": me, "nav_links": nav_links(me), "signature_asks_username": asks_username,
             "idle_seconds": current_app.config["LIMS_SESSION_IDLE_MINUTES"] * 60}
 
 

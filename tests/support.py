@@ -194,6 +194,7 @@ class PageClient:
     def __init__(self, app):
         self.client = app.test_client()
         self.csrf_token = None
+        self.username = self.session_id = None
 
     def _token_from(self, path):
         import re
@@ -205,18 +206,50 @@ class PageClient:
         r = self.post("/login", {"username": username, "password": password})
         assert r.status_code == 302, r.get_data(as_text=True)
         self._token_from("/")  # signing in starts a new session, with a token of its own
+        self.username, self.session_id = username, self._newest_session_of(username)
         return self
+
+    @staticmethod
+    def _newest_session_of(username):
+        from sqlalchemy import func, select
+
+        from lims.auth.models import User, UserSession
+        return PageClient._read(select(func.max(UserSession.id)).join(User, User.id == UserSession.user_id)
+                                .where(func.lower(User.username) == username.lower()))
+
+    def session_has_signed(self):
+        """Whether this session's first signature is on record, as the server's row says."""
+        from sqlalchemy import select
+
+        from lims.auth.models import UserSession
+        return self._read(select(UserSession.first_signed_at).where(UserSession.id == self.session_id)) is not None
+
+    @staticmethod
+    def _read(query):
+        # The test's app context is the requests' too, and so is its database session, which each request's teardown
+        # rolls back: a read of its own, in a transaction that ends at once, leaves no lock for the next request.
+        db.session.rollback()
+        try:
+            return db.session.scalar(query)
+        finally:
+            db.session.rollback()
 
     def get(self, path, **kw):
         from flask import g
         g.pop("csrf_token", None)
         return self.client.get(path, **kw)
 
-    def post(self, path, data=None, **kw):
-        """Posts a form as the browser would, with the session's CSRF token."""
+    def post(self, path, data=None, first_signature_username=True, **kw):
+        """Posts a form as the browser would, with the session's CSRF token. A signature is posted as its form asks
+        for it (SPEC §4): with the signed-in username while the session has not signed, the password alone after;
+        `first_signature_username=False` posts exactly `data`."""
         from flask import g
         g.pop("csrf_token", None)
-        return self.client.post(path, data={"csrf_token": self.csrf_token, **(data or {})}, **kw)
+        data = dict(data or {})
+        if (first_signature_username and "signature.password" in data and "signature.username" not in data
+                and self.username and not self.session_has_signed()):
+            data["signature.username"] = self.username
+        return self.client.post(path, data={"csrf_token": self.csrf_token, **data}, **kw)
 
 
 def signed_in(app, username):

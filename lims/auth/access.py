@@ -16,19 +16,20 @@ ANY_SIGNED_IN = ("*",)
 def current_user():
     if "user" in g:
         return g.user
-    user = None
+    user = page = None
     if request.path.startswith("/api/"):
         token = bearer_token()
         if token:
             user = services.user_for_token(token)
     elif session.get("sid") is not None:
-        user, why = sessions.user_for_session(session["sid"])
+        user, page, why = sessions.user_for_session(session["sid"])
         if user is None:
             session.clear()
             if why == "idle":
                 flash(f"You were signed out after {current_app.config['LIMS_SESSION_IDLE_MINUTES']} minutes "
                       f"without activity. Sign in again to go on.")
     g.user = user
+    g.page_session = page  # whether this page session has signed yet (SPEC §4: the first signature asks the username)
     g.username = user.username if user else None  # for the request log, read while loaded (no query)
     return user
 

@@ -92,6 +92,10 @@ class UserSession(db.Model):
     last_seen_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     ended_at = mapped_column(UTCDateTime, nullable=True)
     end_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # When the session's first signature was recorded: until then a page signature asks for the username as well as
+    # the password (21 CFR 11.200(a)(1), SPEC §4). Set in the transaction of that signed record, so a refused or
+    # rolled-back signature leaves it empty.
+    first_signed_at = mapped_column(UTCDateTime, nullable=True)
 
     user = relationship("User", lazy="joined")
 

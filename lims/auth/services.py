@@ -3,6 +3,7 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
+import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from lims.audit import services as audit
 from lims.auth.models import ApiToken, Signature, User, UserRole, roles_problem
-from lims.auth import security, throttle
+from lims.auth import security, sessions, throttle
 from lims.auth.passwords import password_problem
 from lims.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from lims.extensions import db, insert_record
@@ -148,26 +149,28 @@ def _check_against_nothing(password):
     _verify(_dummy_hash(cfg.get("LIMS_ARGON2_TIME_COST", 2), cfg.get("LIMS_ARGON2_MEMORY_KIB", 19456)), password)
 
 
-def check_password(user, password, purpose, client_address=None):
+def check_password(user, password, purpose, client_address=None, username_ok=True):
     """Checks a password entry, counting failures across logins and signatures alike.
 
     The hash is verified whatever the account's state, so a deactivated or locked account answers in the same time
     as any other. A refusal is committed on its own — the operation the password was for is rolled back first, and
     the attempt stays on record as a security event — and raises 401. Five failures in a row lock the account for
-    the configured minutes.
+    the configured minutes. `username_ok=False` (a signature's username that is not the signer's) is refused and
+    counted as a wrong password is: both are a failed proof of who is at the keyboard.
     """
     cfg = current_app.config
     ok = _verify(user.password_hash, password)
     locked_before = is_locked(user)
-    if ok and user.active and not locked_before:
+    if ok and username_ok and user.active and not locked_before:
         if user.failed_attempts or user.locked_until:
             user.failed_attempts, user.locked_until = 0, None
         return
-    reason = "inactive" if not user.active else "locked" if locked_before else "wrong_password"
+    reason = ("inactive" if not user.active else "locked" if locked_before else
+              "wrong_username" if not username_ok else "wrong_password")
     account, by, until = security.actor_of(user), security.submitter(), user.locked_until
     db.session.rollback()  # the operation this password was for changes nothing
     locked = False
-    if reason == "wrong_password":
+    if reason in ("wrong_password", "wrong_username"):
         db.session.execute(update(User).where(User.id == account.id)
                            .values(failed_attempts=User.failed_attempts + 1))
         user = db.session.get(User, account.id)
@@ -190,9 +193,15 @@ def check_password(user, password, purpose, client_address=None):
         raise AccountLocked(f"this account is locked until {local(until, '%H:%M %Z')} after repeated failed password "
                             f"entries; wait, or ask an administrator")
     elif locked:
-        raise AccountLocked(f"wrong password; after {cfg['LIMS_LOCKOUT_THRESHOLD']} failed entries this account is "
+        raise AccountLocked(f"{_wrong(reason)}; after {cfg['LIMS_LOCKOUT_THRESHOLD']} failed entries this account is "
                             f"locked for {cfg['LIMS_LOCKOUT_MINUTES']} minutes")
+    if reason == "wrong_username":
+        raise BadPassword(f"{_wrong(reason)}: sign with your own username ({account.username}) and password")
     raise BadPassword("wrong password" if purpose == "signature" else "invalid username or password")
+
+
+def _wrong(reason):
+    return "the username is not that of the signed-in user" if reason == "wrong_username" else "wrong password"
 
 
 def _sign_in_failed(actor, username, reason, client_address, locked=False):
@@ -302,9 +311,31 @@ def password_from(signature, field="signature"):
     return signature["password"]
 
 
+def same_username(typed, username):
+    """Usernames compare as accounts do (SPEC §4, §18): NFC-normalised, without regard to case."""
+    return unicodedata.normalize("NFC", typed).lower() == unicodedata.normalize("NFC", username).lower()
+
+
 def authenticate_signer(user, signature, field="signature"):
-    """The re-entry of the password at the moment of signing. Call before changing anything."""
-    check_password(user, password_from(signature, field), "signature")
+    """The re-entry of the password at the moment of signing. Call before changing anything.
+
+    The first signature of a page session also asks for the username (21 CFR 11.200(a)(1): a series of signings in
+    one continuous session starts with both components; the later ones need the password alone). Without it: 422,
+    nothing checked or counted. A username, whenever one is given (API or page), must name the signer: otherwise
+    401, counted and recorded as a wrong password is. The session is marked as signed by the signed record that
+    follows, in its transaction (sessions.record_first_signature)."""
+    password = password_from(signature, field)
+    typed = signature.get("username")
+    if typed is not None and not isinstance(typed, str):
+        raise Invalid(f"{field}.username: the signer's username, as text",
+                      fields={f"{field}.username": ["must be text"]})
+    page = sessions.unsigned_page_session(user)
+    if page is not None and not (typed and typed.strip()):
+        raise Invalid(f"{field}.username: the first signature of a session asks for your username and password",
+                      fields={f"{field}.username": ["required for the first signature of this session"]})
+    check_password(user, password, "signature", username_ok=typed is None or same_username(typed, user.username))
+    if page is not None:
+        sessions.expect_first_signature(page)
 
 
 def record_signature(user, meaning, record, record_type=None):
@@ -316,6 +347,7 @@ def record_signature(user, meaning, record, record_type=None):
                                   record_id=str(db.inspect(record).identity[0]),
                                   record_hash=hashlib.sha256(content.encode()).hexdigest()))
     audit.record(f"signature.{meaning}", sig, actor=user)
+    sessions.record_first_signature(user)
     return sig
 
 

@@ -68,6 +68,15 @@ def sign_in(page, base_url, username, password=PASSWORD):
     page.wait_for_url(base_url + "/")
 
 
+def fill_signature(scope, username, password=PASSWORD):
+    """Fills the signature of the form in `scope` as it asks (SPEC §4): the username as well while the session has
+    not signed (the field shows only then), the password always."""
+    typed = scope.locator("input[name='signature.username']:visible")
+    if typed.count():
+        typed.fill(username)
+    scope.locator("input[name='signature.password']:visible").fill(password)
+
+
 def screenshot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

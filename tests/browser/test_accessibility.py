@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from lims.extensions import db
 from tests.browser import axe
-from tests.browser.conftest import ARTIFACTS, serving, sign_in
+from tests.browser.conftest import ARTIFACTS, fill_signature, serving, sign_in
 from tests.lots.helpers import infused_bag
 from tests.support import (PASSING_QC, PASSWORD, bedside, enrol, label, make_lot, make_study, planned_dose,
                            prepared_dose, received_bag, record_qc, released_lot)
@@ -162,10 +162,11 @@ def refuse_a_signature(page, audit, label):
     opener = page.locator("[data-open-dialog]").first
     dialog = page.locator(f"dialog#{opener.get_attribute('data-open-dialog')}")
     opener.click()
+    fill_signature(dialog, label, WRONG_PASSWORD)  # the signed-in user's own username, the password wrong
     for field in dialog.locator("input[required]:visible, textarea[required]:visible").all():
-        if field.get_attribute("type") == "password":
-            field.fill(WRONG_PASSWORD)
-        elif not field.input_value():
+        if field.get_attribute("name") in ("signature.username", "signature.password"):
+            continue
+        if not field.input_value():
             field.fill("Accessibility check")
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         dialog.locator("button[type=submit]").click()
@@ -239,7 +240,7 @@ def test_refused_forms_have_no_accessibility_violation(site, page, audit):
     page.click("button:has-text('Check the criteria')")
     expect(page.locator("#eligibility-check")).to_be_visible()
     audit.check(page, "inv enrolment criteria checked")
-    page.fill("#sig-enrolled", PASSWORD)
+    fill_signature(page, "inv")
     page.click("button:has-text('Sign and enrol')")
     expect(page.locator("[role=alert]").first).to_be_visible()
     audit.check(page, "inv enrolment refused, criteria not met [409]")
@@ -355,7 +356,7 @@ def test_the_nurses_pages_on_a_phone_have_no_accessibility_violation(site, page,
     audit.check(page, "nurse1 390x844 bedside PASS")
     page.fill("#f-completed_at", page.input_value("#f-started_at"))
     page.fill("#f-volume_infused", "3.3")  # no unit: 422
-    page.locator("input[name='signature.password']").fill(PASSWORD)
+    fill_signature(page, "nurse1")
     page.click("button:has-text('Sign: infusion administered')")
     expect(page.locator("[role=alert]").first).to_be_visible()
     audit.check(page, "nurse1 390x844 infusion refused [422]")

@@ -1,8 +1,8 @@
 """The pharmacist's plan page in a real browser: prepare in the signing dialog, print the label (a PDF download),
 then a second pharmacist verifies by scanning that label and entering the volume measured, and dispenses."""
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import fill_signature, screenshot, sign_in
 from tests.labels.conftest import decode_page
-from tests.support import PASSWORD, enrol, expansion_study, planned_dose, released_lot
+from tests.support import enrol, expansion_study, planned_dose, released_lot
 
 
 def sign_out(page, base_url):
@@ -10,11 +10,11 @@ def sign_out(page, base_url):
     page.wait_for_url(base_url + "/login")
 
 
-def sign_in_dialog(page, dialog_id, button):
+def sign_in_dialog(page, dialog_id, button, username):
     page.click(f"button[data-open-dialog={dialog_id}]")
     dialog = page.locator(f"#{dialog_id}")
     assert dialog.is_visible()
-    dialog.locator("input[name='signature.password']").fill(PASSWORD)
+    fill_signature(dialog, username)
     dialog.locator(f"button[type=submit]:has-text('Sign: {button}')").click()
 
 
@@ -29,7 +29,7 @@ def test_prepare_verify_and_print_a_dose_in_the_browser(live_server, page, app, 
     steps = page.locator("table.plan-steps").inner_text()
     assert "72.5748 kg" in steps and "10.1 mL" in steps and "+0.20 %" in steps
     assert page.locator("#prepare-dialog").is_hidden()
-    sign_in_dialog(page, "prepare-dialog", "Prepare")
+    sign_in_dialog(page, "prepare-dialog", "Prepare", "pharm1")
     page.wait_for_selector("text=A second pharmacist verifies it next.")
     assert "prepared by Pharm1 Person" in page.locator("ul.signatures").inner_text()
     assert "You prepared this dose; another pharmacist verifies it." in page.locator("#verify").inner_text()
@@ -64,7 +64,7 @@ def test_prepare_verify_and_print_a_dose_in_the_browser(live_server, page, app, 
     assert page.evaluate("document.activeElement.id") == "f-measured_volume"
     page.keyboard.type("10.1 mL")
     page.keyboard.press("Enter")
-    dialog.locator("input[name='signature.password']").fill(PASSWORD)
+    fill_signature(dialog, "pharm2")
     dialog.locator("button[type=submit]:has-text('Sign: Verify')").click()
     page.wait_for_selector("text=verified by Pharm2 Person")
     assert "10.1 mL" in page.locator("table.plan-steps").inner_text()

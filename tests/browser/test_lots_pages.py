@@ -2,9 +2,9 @@
 from playwright.sync_api import expect
 
 from lims.extensions import db
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import fill_signature, screenshot, sign_in
 from tests.lots.helpers import qc_with
-from tests.support import PASSWORD, make_lot, make_product, record_qc, released_lot
+from tests.support import make_lot, make_product, record_qc, released_lot
 
 
 def test_qc_form_opens_on_the_next_test_and_shows_the_reason_only_for_a_correction(live_server, page, api):
@@ -43,7 +43,7 @@ def test_qa_signs_a_release_in_the_dialog_from_the_queue(live_server, page, api)
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("sign this record as released")
     screenshot(page, "lots-release-dialog")
-    dialog.locator("input[name='signature.password']").fill(PASSWORD)
+    fill_signature(dialog, "qa")
     dialog.get_by_role("button", name="Sign: Release").click()
     page.wait_for_url(live_server + "/lots/release-queue**")  # the form's #lot-N fragment survives the redirect
     expect(page.locator(".flash")).to_contain_text("is now released, signed by Qa Person")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from lims.demo.cli import DEMO_PASSWORD, PASSING_QC
 from lims.extensions import db
 from lims.lots.models import Lot
-from tests.browser.conftest import screenshot, serving, sign_in
+from tests.browser.conftest import fill_signature, screenshot, serving, sign_in
 from tests.labels.conftest import decode_page
 
 WRISTBAND = "MRN-0001"
@@ -46,11 +46,11 @@ def dashboard(page, site, role):
     return page.locator("main").inner_text()
 
 
-def sign_dialog(page, dialog_id):
+def sign_dialog(page, dialog_id, username):
     page.click(f"button[data-open-dialog='{dialog_id}']")
     dialog = page.locator(f"#{dialog_id}")
     expect(dialog).to_be_visible()
-    dialog.locator("input[name='signature.password']").fill(DEMO_PASSWORD)
+    fill_signature(dialog, username, DEMO_PASSWORD)
     dialog.locator("button[type=submit]").click()
 
 
@@ -83,7 +83,7 @@ def test_one_subject_walks_from_lot_release_to_infusion(demo_site, page, app):
     sign_in_as(page, site, "qa")
     assert din_shown in dashboard(page, site, "qa")
     page.goto(f"{site}/lots/{lot_id}")
-    sign_dialog(page, "release-dialog")
+    sign_dialog(page, "release-dialog", "qa")
     expect(page.locator("h1 .badge")).to_have_text("released")
 
     # Investigator: Tier 1 is open; enrol the subject at 160 lb.
@@ -102,7 +102,7 @@ def test_one_subject_walks_from_lot_release_to_infusion(demo_site, page, app):
     page.fill("#f-consent_signed_on", (dt.date.today() - dt.timedelta(days=1)).isoformat())
     page.click("button:has-text('Check the criteria')")
     expect(page.locator("#eligibility-check")).to_contain_text("Every criterion is met: sign to enrol.")
-    page.fill("#sig-enrolled", DEMO_PASSWORD)
+    fill_signature(page, "investigator", DEMO_PASSWORD)
     page.click("button:has-text('Sign and enrol')")
     expect(page.locator("main")).to_contain_text(f"S-001 enrolled in Tier 1 (wristband {WRISTBAND}).")
 
@@ -118,7 +118,7 @@ def test_one_subject_walks_from_lot_release_to_infusion(demo_site, page, app):
     steps = page.locator("table.plan-steps").inner_text()
     # 0.5e6 cell/kg × 72.5748 kg = 3.6287e7 cells; 12e6 cell/mL × 91 % = 1.092e7 cell/mL → 3.3 mL
     assert "72.5748 kg" in steps and "3.3 mL" in steps
-    sign_dialog(page, "prepare-dialog")
+    sign_dialog(page, "prepare-dialog", "pharm1")
     expect(page.locator("main")).to_contain_text("A second pharmacist verifies it next.")
     # The label prints once prepared (the PDF downloads) and goes on the bag for the second pharmacist.
     with page.expect_download() as download:
@@ -137,7 +137,7 @@ def test_one_subject_walks_from_lot_release_to_infusion(demo_site, page, app):
     scan(page, "scan-bag", bag_scan)
     page.keyboard.type("3.3 mL")
     page.keyboard.press("Enter")
-    page.locator("#verify-dialog input[name='signature.password']").fill(DEMO_PASSWORD)
+    fill_signature(page.locator("#verify-dialog"), "pharm2", DEMO_PASSWORD)
     page.locator("#verify-dialog button[type=submit]").click()
     expect(page.locator("main")).to_contain_text("verified by Pia Pharmacist")
     page.focus("#scan-bag")
@@ -178,7 +178,7 @@ def test_one_subject_walks_from_lot_release_to_infusion(demo_site, page, app):
     assert page.input_value("#f-completed_at") == ""  # the nurse says when the bag ran through
     page.fill("#f-completed_at", page.input_value("#f-started_at"))
     page.fill("#f-volume_infused", "3.3 mL")
-    page.locator("input[name='signature.password']").fill(DEMO_PASSWORD)
+    fill_signature(page, "nurse1", DEMO_PASSWORD)
     page.click("button:has-text('Sign: infusion administered')")
     expect(page.locator("main")).to_contain_text("Infusion recorded")
     expect(page.locator("main")).to_contain_text("infused")
