@@ -134,11 +134,15 @@ def planned_dose(api, subject_id, lot_id):
     return r.get_json()
 
 
+# A thaw is recorded when the preparation is signed, some minutes after the container came out of the thaw bath.
+# Tests infuse "a minute ago", which is after the bedside check within the clock skew; the thaw comes before both.
+THAWED_BEFORE_PREPARATION = dt.timedelta(minutes=15)
+
+
 def prepared_dose(api, subject_id, lot_id, thawed_at=None):
     dose = planned_dose(api, subject_id, lot_id)
-    body = {"signature": sig()}
-    if thawed_at:
-        body["thawed_at"] = thawed_at
+    thawed_at = thawed_at or (dt.datetime.now(dt.timezone.utc) - THAWED_BEFORE_PREPARATION).isoformat()
+    body = {"signature": sig(), "thawed_at": thawed_at}
     r = api.post(f"/doses/{dose['id']}/prepare", body, as_="pharm1")
     assert r.status_code == 200, r.get_json()
     return r.get_json()

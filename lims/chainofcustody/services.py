@@ -246,6 +246,9 @@ def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, r
                       fields={name: ["cannot be in the future"] for name in future})
     if started_at < aware(check.at) - skew:
         raise invalid("started_at", "the infusion cannot start before the bedside check")
+    if started_at < aware(bag.thawed_at):
+        # The skew allows for a ward clock, not for a record that contradicts the thaw (SPEC §8, §11).
+        raise invalid("started_at", f"the infusion cannot start before the bag was thawed ({local(bag.thawed_at)})")
     if completed_at < started_at:
         raise invalid("completed_at", "the end cannot be before the start")
     if started_at > aware(bag.expires_at):

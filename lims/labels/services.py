@@ -24,6 +24,10 @@ def _bag_for_print(code):
     if bag.dose.status not in PRINTABLE:
         raise Conflict(f"dose {bag.dose_id} is {bag.dose.status}: only a prepared or verified dose's label prints",
                        code="dose_not_printable", extra={"status": bag.status})
+    if bag.lot.blocked:
+        # A hold blocks every bag of the lot at once (SPEC §5): a fresh label would make a blocked bag look usable.
+        raise Conflict(f"lot {bag.lot.printed_number} is {bag.lot.status}: its bags are blocked and print no label",
+                       code="lot_blocked", extra={"status": bag.status, "lot_status": bag.lot.status})
     return bag
 
 

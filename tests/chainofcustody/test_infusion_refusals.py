@@ -121,3 +121,17 @@ def test_infusion_of_a_bag_whose_lot_was_held_after_the_bedside_check_is_409(api
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "lot_blocked"
     assert snapshot(api, bag["code"])[0] == "bedside_verified"
     assert _infusions() == 0
+
+
+def test_an_infusion_cannot_start_before_the_bag_was_thawed(api, lot, subject):
+    from lims.doses.models import Bag
+    bag = _checked_bag(api, lot, subject)
+    row = db.session.scalar(select(Bag).where(Bag.code == bag["code"]))
+    row.thawed_at = now() - dt.timedelta(minutes=1)  # a thaw recorded just before the bag was carried up
+    db.session.commit()
+    before = snapshot(api, bag["code"])
+    r = infuse(api, bag["code"], now() - dt.timedelta(minutes=3), now())  # within the skew of the bedside check
+    assert r.status_code == 422
+    assert "before the bag was thawed" in r.get_json()["error"]["fields"]["started_at"][0]
+    assert snapshot(api, bag["code"]) == before
+    assert _infusions() == 0

@@ -166,3 +166,13 @@ def test_the_label_printed_before_verification_is_the_original(api, dose):
     assert verify(api, dose).status_code == 200
     r = label(api, dose["bag"]["code"])
     assert r.status_code == 422 and "reprint_reason" in r.get_json()["error"]["fields"]
+
+
+def test_a_bag_of_a_lot_on_hold_cannot_be_verified_until_qa_releases_the_lot(api, lot, dose):
+    from tests.chainofcustody.helpers import hold_lot
+    hold_lot(api, lot["id"])
+    r = verify(api, dose)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "lot_blocked"
+    assert dose_state(api, dose["id"]) == ("prepared", "prepared") and attempts() == []
+    hold_lot(api, lot["id"], action="release", reason="investigation closed: culture negative")
+    assert verify(api, dose).status_code == 200

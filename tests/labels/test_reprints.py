@@ -1,6 +1,6 @@
 """A prepared or verified dose prints; every later print is a reasoned, counted REPRINT; every print is audited
 (SPEC §9)."""
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lims.audit.models import AuditEntry
 from lims.extensions import db
@@ -66,3 +66,13 @@ def test_label_needs_the_pharmacist_role(api, bag):
 
 def test_unknown_bag_is_404(api, users):
     assert label(api, "W123426999999-S1234-B001").status_code == 404
+
+
+def test_a_bag_of_a_lot_on_hold_prints_no_label(api, lot, bag):
+    from tests.chainofcustody.helpers import hold_lot
+    assert label(api, bag["code"]).status_code == 200
+    hold_lot(api, lot["id"])
+    r = label(api, bag["code"], reason="smudged")
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "lot_blocked"
+    assert api.get(f"/bags/{bag['code']}", as_="pharm1").get_json()["label_prints"] == 1
+    assert db.session.scalar(select(func.count()).select_from(LabelPrint)) == 1
