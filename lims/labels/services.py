@@ -12,10 +12,28 @@ from lims.labels import render, wording, zpl
 from lims.labels.models import LabelPrint
 from lims.lots import isbt
 from lims.lots.models import Container
-from lims.timeutil import local, utcnow
+from lims.timeutil import aware, local, utcnow
 
 
 PRINTABLE = ("prepared", "verified")
+# A label prints only for a bag in the pharmacy's hands that can still be given (SPEC §9, §10): prepared or
+# verified, or returned to the pharmacy (its label may need replacing before it is issued again; it is a bag that
+# can be dispensed again, so it needs a readable label). The dose's status stays `verified` for the bag's whole
+# life, so the bag's own state is what decides. Each refused state has its own code and says what to do.
+BAG_PRINTABLE = ("prepared", "verified", "returned")
+BAG_REFUSALS = {
+    "discarded": ("bag_discarded", "bag {code} was discarded: a discarded bag prints no label"),
+    "infusing": ("bag_infused", "bag {code} is being infused: its label is the record of what the subject "
+                                "receives; no new label prints"),
+    "infused": ("bag_infused", "bag {code} was infused: its label is the record of what the subject received; "
+                               "no new label prints"),
+    "dispensed": ("bag_out_of_pharmacy", "bag {code} was dispensed and is out of the pharmacy: a label prints "
+                                         "only for a bag in the pharmacy; return the bag to pharmacy first"),
+    "received": ("bag_out_of_pharmacy", "bag {code} was received on the ward: a label prints only for a bag in "
+                                        "the pharmacy; return the bag to pharmacy first"),
+    "bedside_verified": ("bag_out_of_pharmacy", "bag {code} was checked at the bedside: a label prints only for a "
+                                                "bag in the pharmacy; return the bag to pharmacy first"),
+}
 
 
 def _bag_for_print(code):
@@ -24,10 +42,21 @@ def _bag_for_print(code):
     if bag.dose.status not in PRINTABLE:
         raise Conflict(f"dose {bag.dose_id} is {bag.dose.status}: only a prepared or verified dose's label prints",
                        code="dose_not_printable", extra={"status": bag.status})
+    if bag.status not in BAG_PRINTABLE:
+        # A fresh label on a bag that can no longer be given would make it look usable (and void the true label).
+        error_code, message = BAG_REFUSALS.get(
+            bag.status, ("bag_not_printable", "bag {code} is " + bag.status + ": it prints no label"))
+        raise Conflict(message.format(code=bag.code), code=error_code, extra={"status": bag.status})
     if bag.lot.blocked:
         # A hold blocks every bag of the lot at once (SPEC §5): a fresh label would make a blocked bag look usable.
-        raise Conflict(f"lot {bag.lot.printed_number} is {bag.lot.status}: its bags are blocked and print no label",
+        raise Conflict(f"lot {bag.lot.printed_number} is {bag.lot.status.replace('_', ' ')}: its bags are blocked "
+                       "and print no label until QA releases the lot",
                        code="lot_blocked", extra={"status": bag.status, "lot_status": bag.lot.status})
+    if aware(bag.expires_at) <= utcnow():
+        # After the post-thaw expiry the bag can be neither dispensed nor infused (SPEC §8): it is discarded, and a
+        # label, which states the expiry, would only hide that. The time is the site's, as a person reads it.
+        raise Conflict(f"bag {bag.code} passed its post-thaw expiry at {local(bag.expires_at)}: an expired bag "
+                       "prints no label; discard it", code="bag_expired", extra={"status": bag.status})
     return bag
 
 
