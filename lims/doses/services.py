@@ -15,9 +15,15 @@ from lims.lots import services as lots
 from lims.lots.models import Container
 from lims.paging import worklist
 from lims.studies import services as studies
+from lims.studies.models import Subject
 from lims.timeutil import aware, site_today, utcnow
 
-ACTIVE_BAG = ("prepared", "verified", "dispensed", "received", "bedside_verified", "infusing", "infused")
+# A bag that still counts as the subject's dose: every state but `discarded`. A returned bag is back in the pharmacy
+# and may go out again (SPEC §10: returned -> dispensed), so while it exists no second dose is planned or prepared;
+# the pharmacist re-dispenses it or discards it (with a reason) first. A returned bag is re-issued or discarded,
+# never both: one infusion per subject (SPEC §6, §11).
+ACTIVE_BAG = ("prepared", "verified", "dispensed", "received", "bedside_verified", "infusing", "infused", "returned")
+INFUSED_BAG = ("infusing", "infused")
 
 
 def get_dose(dose_id, lock=False):
@@ -79,9 +85,23 @@ def compute_plan(subject, lot):
 
 
 def _refuse_if_dosed(subject):
-    bag = db.session.scalar(select(Bag).where(Bag.subject_id == subject.id, Bag.status.in_(ACTIVE_BAG)).limit(1))
-    if bag is not None:
-        raise Conflict(f"subject {subject.code} already has bag {bag.code} ({bag.status})", code="already_dosed")
+    """One dose per subject (SPEC §6, §11): refused while the subject was infused or holds a bag in circulation."""
+    bags = db.session.scalars(select(Bag).where(Bag.subject_id == subject.id, Bag.status.in_(ACTIVE_BAG))
+                              .order_by(Bag.id)).all()
+    infused = [b for b in bags if b.status in INFUSED_BAG]
+    if infused or subject.infused_at is not None:
+        which = f" from bag {infused[0].code}" if infused else ""
+        raise Conflict(f"subject {subject.code} was already infused{which}: a subject receives one dose; no "
+                       "other can be planned or prepared", code="already_infused",
+                       extra={"bag": infused[0].code} if infused else None)
+    if bags:
+        bag = bags[0]
+        if bag.status == "returned":
+            todo = "dispense that bag again, or discard it with a reason, before a new dose is prepared"
+        else:
+            todo = "that bag is the subject's dose; return and discard it before a new dose is prepared"
+        raise Conflict(f"subject {subject.code} already has bag {bag.code} ({bag.status.replace('_', ' ')}): "
+                       f"{todo}", code="already_dosed", extra={"bag": bag.code, "bag_status": bag.status})
 
 
 def plan_dose(user, subject_id, lot_id):
@@ -129,7 +149,9 @@ def prepare_dose(user, dose_id, signature, thawed_at=None):
     expires_at = thawed_at + dt.timedelta(hours=lot.product.post_thaw_stability_h)
     if expires_at <= now:
         raise invalid("thawed_at", f"thawed at {thawed_at.isoformat()}: its post-thaw expiry has already passed")
-    subject = dose.subject
+    # The subject's row is held too: two plans of one subject prepared at once (from two lots) cannot both pass
+    # the one-dose check below.
+    subject = locked_or_read(Subject, Subject.id == dose.subject_id, lock=True)
     _refuse_if_dosed(subject)
     plan, _weight = compute_plan(subject, lot)
     if abs(units.magnitude(plan.volume, "volume") - dose.volume_ml) > 1e-9 or \
@@ -231,7 +253,6 @@ def subjects_to_plan(limit=WORKLIST_LIMIT):
     from sqlalchemy import exists
     from sqlalchemy.orm import selectinload
 
-    from lims.studies.models import Subject
     planned = exists().where(Dose.subject_id == Subject.id, Dose.status == "planned")
     dosed = exists().where(Bag.subject_id == Subject.id, Bag.status.in_(ACTIVE_BAG))
     query = (select(Subject).where(Subject.infused_at.is_(None), ~planned, ~dosed)
