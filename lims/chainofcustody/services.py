@@ -160,6 +160,10 @@ def _bedside_checks(bag, wristband, now):
         ("within_expiry", aware(bag.expires_at) > now, f"post-thaw expiry passed at {local(bag.expires_at)}"),
         ("not_infused", bag.status not in ("infusing", "infused") and not bag.has_infusion,
          "this bag was already infused"),
+        # One infusion per subject (SPEC §6, §11): another bag of the subject already infused stops this one.
+        ("subject_not_yet_infused", not bag.subject_infused,
+         f"subject {bag.subject_code} was already infused from another bag: do not infuse this one; return it to "
+         "pharmacy"),
     ]
     return checks, subject_id
 
@@ -187,7 +191,8 @@ def precheck_at_bedside(nurse, bag_scan, wristband, entries=None):
 
 def _bedside_facts(scan):
     """What the bedside check reads of a scanned bag, in one statement that locks the bag's row: its state, its
-    dose's, its lot's, its subject's wristband and whether an infusion was ever recorded. A named row, not the
+    dose's, its lot's, its subject's wristband, whether an infusion was ever recorded of it and whether one was of
+    another bag of its subject. A named row, not the
     bag with everything its relationships would load: a check reads these facts and nothing else."""
     code = bag_code_from_scan(scan)
     bag = db.session.execute(_bedside_facts_statement(), {"code": code}).one_or_none()
@@ -202,7 +207,9 @@ def _bedside_facts_statement():
     return (select(Bag.id, Bag.code, Bag.status, Bag.location, Bag.expires_at, Bag.subject_id, Bag.dose_id,
                    Dose.status.label("dose_status"), Lot.status.label("lot_status"), Lot.din, Lot.check_character,
                    Subject.code.label("subject_code"), Subject.wristband,
-                   exists().where(Infusion.bag_id == Bag.id).label("has_infusion"))
+                   exists().where(Infusion.bag_id == Bag.id).label("has_infusion"),
+                   exists().where(Infusion.subject_id == Bag.subject_id, Infusion.bag_id != Bag.id)
+                   .label("subject_infused"))
             .join(Dose, Dose.id == Bag.dose_id).join(Lot, Lot.id == Bag.lot_id)
             .join(Subject, Subject.id == Bag.subject_id)
             .where(Bag.code == bindparam("code")).with_for_update(of=Bag.__table__))
@@ -257,6 +264,7 @@ def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, r
     if bag.lot.blocked:
         raise Conflict(f"lot {bag.lot.printed_number} is {bag.lot.status}", code="lot_blocked",
                        extra={"status": bag.status})
+    _refuse_second_infusion(bag)
     infused_ml = units.magnitude(volume_infused, "volume")
     if infused_ml > bag.volume_ml + 1e-9:
         raise invalid("volume_infused", f"{infused_ml:g} mL is more than the bag holds ({bag.volume_ml:g} mL)")
@@ -279,6 +287,19 @@ def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, r
     safety.record_reactions(nurse, bag.subject, bag, reactions, aware(started_at).astimezone(site_zone()).date())
     db.session.commit()
     return infusion
+
+
+def _refuse_second_infusion(bag):
+    """One infusion per subject (SPEC §6, §11). The subject's row is locked first, so two bags of one subject
+    recorded at once are taken one after the other and the second sees the first's infusion."""
+    db.session.execute(select(Subject.id).where(Subject.id == bag.subject_id).with_for_update())
+    earlier = db.session.scalar(select(Infusion).where(Infusion.subject_id == bag.subject_id).limit(1))
+    if earlier is not None:
+        other = db.session.get(Bag, earlier.bag_id)
+        raise Conflict(f"subject {bag.subject.code} was already infused from bag {other.code} at "
+                       f"{local(earlier.completed_at)}: a subject receives one dose; do not infuse bag {bag.code}, "
+                       "return it to pharmacy", code="subject_already_infused",
+                       extra={"status": bag.status, "infused_bag": other.code})
 
 
 # --- reads for the custody pages -------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ CHECK_LABELS = {
     "lot_released": "Lot released (not on hold, not recalled)",
     "within_expiry": "Within post-thaw expiry",
     "not_infused": "Bag never infused before",
+    "subject_not_yet_infused": "Subject never infused before (one dose per subject)",
 }
 ON_THE_WARD = ("received", "bedside_verified")
 INFUSED = ("infusing", "infused")
@@ -244,14 +245,35 @@ def _moved_on(bag):
     return f"{last.event.replace('_', ' ')}{where} on {local(last.at)} by {last.actor.full_name}"
 
 
+def _stopped_since(bag, now):
+    """What turned a passed check into a STOP since it passed, read again at every load of its page: the lot put on
+    hold or recalled, the post-thaw expiry passed, the subject infused from another bag. [{name, message}] in the
+    order of CHECK_LABELS; the infusion record refuses all three too, but the nurse must read it before she starts."""
+    stops = []
+    if bag.lot.blocked:
+        stops.append({"name": "lot_released", "message": hold_words(bag)})
+    if aware(bag.expires_at) <= now:
+        stops.append({"name": "within_expiry", "message": f"The post-thaw expiry passed at {local(bag.expires_at)}: "
+                                                          f"do not infuse; return bag {bag.code} to pharmacy."})
+    if bag.subject.infused_at is not None:
+        stops.append({"name": "subject_not_yet_infused",
+                      "message": f"Subject {bag.subject.code} was infused from another bag at "
+                                 f"{local(bag.subject.infused_at)}: one dose per subject; do not infuse; return bag "
+                                 f"{bag.code} to pharmacy."})
+    return stops
+
+
 def _check_context(check, bag):
-    """A passed check is the live PASS screen with the infusion form only while it is the check the bag stands on;
+    """A passed check is the live PASS screen with the infusion form only while it is the check the bag stands on
+    and nothing has stopped it since (a hold, the expiry, another bag infused: a STOP in words, no form);
     afterwards (infused, returned, checked again) it is history, and reads as such."""
     current = check is not None and bag.status == "bedside_verified" and \
         services.last_passed_check(bag).id == check.id
+    now = utcnow()
     from lims.labels import wording
     return {"check": check, "bag": bag, "current": current, "moved_on": None if current else _moved_on(bag),
-            "defaults": _infusion_defaults(bag, check), "left": time_left(bag.expires_at),
+            "stopped": _stopped_since(bag, now) if current else [],
+            "defaults": _infusion_defaults(bag, check), "left": time_left(bag.expires_at, now),
             "delivered": wording.cells(units.of(bag.dose.delivered_cells, "cells"))}
 
 

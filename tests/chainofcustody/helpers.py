@@ -5,7 +5,8 @@ from lims.doses.models import Bag
 from lims.extensions import db
 from tests.support import sig
 
-BEDSIDE_CHECKS = {"right_subject", "bag_verified", "bag_received", "lot_released", "within_expiry", "not_infused"}
+BEDSIDE_CHECKS = {"right_subject", "bag_verified", "bag_received", "lot_released", "within_expiry", "not_infused",
+                  "subject_not_yet_infused"}
 
 
 def now():

@@ -174,7 +174,8 @@ def test_bedside_check_passes_through_the_page_naming_every_check(api, pages, lo
     page = _text(r)
     assert '<h1 id="verdict" tabindex="-1" autofocus>PASS</h1>' in page  # the verdict takes the focus, read first
     assert re.findall(r'<li class="passed" data-check="(\w+)">', page) == [
-        "right_subject", "bag_verified", "bag_received", "lot_released", "within_expiry", "not_infused"]
+        "right_subject", "bag_verified", "bag_received", "lot_released", "within_expiry", "not_infused",
+        "subject_not_yet_infused"]
     assert all(text in page for text in CHECK_LABELS)
     assert f'action="/bags/{bag["code"]}/infusion"' in page  # the infusion record follows on the same flow
     assert bag_state(api, bag["code"]) == "bedside_verified"
