@@ -311,8 +311,9 @@ def test_adverse_event_pages_have_no_accessibility_violation(site, page, audit):
     finish(audit, "adverse-events")
 
 
-def test_the_nurses_pages_on_a_phone_have_no_accessibility_violation(site, page, audit):
-    """The ward, the bedside and its STOP and PASS, each refusal, at 390 × 844, then every page the nurse reaches."""
+def test_the_nurses_pages_on_a_phone_have_no_accessibility_violation(site, page, audit, api):
+    """The ward, the bedside and its STOP and PASS, each refusal, at 390 × 844, then every page the nurse reaches;
+    last, the PASS page reloaded after its lot was put on hold, now a STOP."""
     url, bag = site["url"], site["bag"]
     page.set_viewport_size(PHONE)
     sign_in_as(page, site, "nurse1")
@@ -354,12 +355,18 @@ def test_the_nurses_pages_on_a_phone_have_no_accessibility_violation(site, page,
     expect(page.locator("#verdict")).to_have_text("PASS")
     expect(page.locator("#verdict")).to_be_focused()
     audit.check(page, "nurse1 390x844 bedside PASS")
+    passed = page.url
     page.fill("#f-completed_at", page.input_value("#f-started_at"))
     page.fill("#f-volume_infused", "3.3")  # no unit: 422
     fill_signature(page, "nurse1")
     page.click("button:has-text('Sign: infusion administered')")
     expect(page.locator("[role=alert]").first).to_be_visible()
     audit.check(page, "nurse1 390x844 infusion refused [422]")
+    assert api.post(f"/lots/{site['lot']['id']}/hold", {"signature": {"password": PASSWORD}, "reason": "sterility"},
+                    as_="qa").status_code == 200
+    page.goto(passed)
+    expect(page.locator("#verdict")).to_have_text("STOP")
+    audit.check(page, "nurse1 390x844 bedside PASS page after a hold: STOP")
     finish(audit, "nurse1-phone")
 
 
