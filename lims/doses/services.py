@@ -338,6 +338,7 @@ def plan_check(dose):
     """For a planned dose: None when preparing it now would pass the plan's checks, else why it would be refused
     (the same checks prepare_dose makes, so the page can warn before the pharmacist thaws anything)."""
     try:
+        _refuse_if_dosed(dose.subject)
         plan, _weight = compute_plan(dose.subject, dose.lot)
     except (Conflict, Invalid) as e:
         return e.message

@@ -169,6 +169,8 @@ def test_the_dose_page_refuses_preparing_a_second_dose_in_words(app, users, api,
     bag = returned_bag(api, subject, lot)
     dose = leftover_plan(api, subject, lot, bag)
     pharm1 = signed_in(app, "pharm1")
+    assert (f"Preparing now would be refused: subject S-001 already has bag {bag['code']} (returned)"
+            in text(pharm1.get(f"/doses/{dose['id']}")))  # warned before anything is thawed
     before = rows()
     r = pharm1.post(f"/doses/{dose['id']}/prepare", {"signature.password": PASSWORD})
     assert r.status_code == 409
