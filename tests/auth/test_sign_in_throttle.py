@@ -1,8 +1,6 @@
 """Equal time and the sign-in throttle of SPEC §4: an unknown username is checked against a hash of the same
 parameters, and one client address that fails too often is refused (429) without touching any account."""
 import datetime as dt
-import statistics
-import time
 
 from argon2 import PasswordHasher, extract_parameters
 from sqlalchemy import func, select
@@ -39,23 +37,6 @@ def test_an_unknown_username_is_checked_against_a_hash_of_the_same_parameters(ap
     unknown, known = checked
     assert unknown != known
     assert extract_parameters(unknown) == extract_parameters(known)
-
-
-def test_a_wrong_password_costs_the_same_whether_or_not_the_account_exists(app):
-    # The production parameters (19 MiB, 2 passes), where the difference was 5 ms against 30 ms.
-    app.config.update(LIMS_ARGON2_MEMORY_KIB=19456, LIMS_ARGON2_TIME_COST=2, LIMS_LOCKOUT_THRESHOLD=10 ** 6,
-                      LIMS_SIGN_IN_THROTTLE_FAILURES=10 ** 6)
-    services.create_user("real.nurse", "Rae Nurse", ["nurse"], PASSWORD)
-    client = app.test_client()
-    _sign_in(client, "nobody-here", "Wrong-password-1")  # the dummy hash is made once, on first use
-    timings = {"real.nurse": [], "nobody-here": []}
-    for _ in range(7):
-        for username, spent in timings.items():
-            started = time.perf_counter()
-            assert _sign_in(client, username, "Wrong-password-1").status_code == 401
-            spent.append(time.perf_counter() - started)
-    known, unknown = (statistics.median(timings[u]) for u in ("real.nurse", "nobody-here"))
-    assert 0.6 < unknown / known < 1.6, (known, unknown)
 
 
 def test_an_address_past_its_failures_gets_429_without_touching_the_accounts(app, users):
