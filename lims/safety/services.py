@@ -1,9 +1,21 @@
 """Adverse events (SPEC §6): recorded by an investigator or a nurse, corrected only by superseding with a reason,
-each linked to the bag, lot and donor the subject received, so that a lot's events can be listed (biovigilance)."""
+each linked to the bag, lot and donor the subject received, so that a lot's events can be listed (biovigilance).
+
+Seriousness is not free (ICH E2A): an event that is life-threatening (CTCAE grade 4) or results in death (grade 5,
+outcome `fatal`) is serious by definition. An event graded so but not marked serious is refused (422 naming
+`serious`) at recording and at superseding, rather than marked serious behind the recorder's back: the person
+recording it corrects it, and the escalation gate (which reads `serious`) cannot be walked past by an unticked box.
+Grade 5 is death, so it goes with the outcome `fatal` and only with it (422 naming `grade` or `outcome`).
+
+Causality (relatedness) and seriousness are the investigator's judgement in a trial (ICH E6 4.11, E2A): a nurse
+records an event with her first assessment of both, but a correction that changes the relatedness or the
+seriousness of an event needs the investigator role (403 `investigator_judgement`). A nurse may still correct
+the rest (term, onset, grade, outcome, description) so long as the seriousness stays consistent with it.
+"""
 from sqlalchemy import select
 
 from lims.audit import services as audit
-from lims.errors import Conflict, NotFound, invalid
+from lims.errors import Conflict, Forbidden, Invalid, NotFound
 from lims.extensions import db
 from lims.safety.models import RELATED, AdverseEvent
 from lims.timeutil import site_today
@@ -34,9 +46,36 @@ def _subject(subject_id):
     return subject
 
 
+SERIOUS_BY_DEFINITION = ("a grade 4 or 5 event, or a fatal outcome, is serious by definition (ICH E2A): "
+                         "mark it serious")
+
+
 def _check(values):
+    """Every inconsistency of the values at once, each naming its field (422); none writes a row."""
+    problems = {}
     if values["onset_on"] > site_today():
-        raise invalid("onset_on", "an onset date cannot be after today")
+        problems["onset_on"] = "an onset date cannot be after today"
+    grade, outcome = values["grade"], values["outcome"]
+    if grade == 5 and outcome != "fatal":
+        problems["outcome"] = ("grade 5 is death (CTCAE): its outcome is fatal; "
+                               "an event the subject survived is graded 1 to 4")
+    if outcome == "fatal" and grade != 5:
+        problems["grade"] = f"a fatal outcome is grade 5 (CTCAE: death), not grade {grade}"
+    if (grade >= 4 or outcome == "fatal") and not values["serious"]:
+        problems["serious"] = SERIOUS_BY_DEFINITION
+    if problems:
+        raise Invalid("; ".join(f"{field}: {message}" for field, message in problems.items()),
+                      fields={field: [message] for field, message in problems.items()})
+
+
+def _check_judgement(user, old, values):
+    """A change of causality or seriousness is the investigator's (see the module's docstring)."""
+    changed = [name for name in ("relatedness", "serious") if values[name] != getattr(old, name)]
+    if changed and not user.has_role("investigator"):
+        words = " and ".join("relatedness (causality)" if n == "relatedness" else "seriousness" for n in changed)
+        raise Forbidden(f"only an investigator may change the {words} of an adverse event: it is the "
+                        "investigator's judgement; ask the investigator to record the correction",
+                        code="investigator_judgement", fields={n: ["an investigator's judgement"] for n in changed})
 
 
 def add_event(user, subject, values, from_infusion=False, bag=None):
@@ -82,6 +121,7 @@ def supersede_event(user, event_id, values, reason, subject_id=None):
         raise Conflict(f"adverse event {event_id} was already superseded by {old.superseded_by_id}",
                        code="already_superseded")
     _check(values)
+    _check_judgement(user, old, values)
     new = AdverseEvent(subject_id=old.subject_id, bag_id=old.bag_id, lot_id=old.lot_id, donor_id=old.donor_id,
                        recorded_by_id=user.id, supersedes_id=old.id, supersede_reason=reason,
                        **{k: values.get(k) for k in FIELDS})
@@ -131,9 +171,15 @@ def cohort_events(cohort_id):
                     .where(Subject.cohort_id == cohort_id))
 
 
+def serious_by_definition(event):
+    """Serious as recorded, or by its grade or outcome: a row recorded before the rule (see above) still counts."""
+    return event.serious or event.grade >= 4 or event.outcome == "fatal"
+
+
 def blocking_events(cohort_id):
     """The cohort's current serious events of relatedness possible or stronger: each bars `proceed`."""
-    return [e for e in cohort_events(cohort_id)["events"] if e.serious and e.relatedness in RELATED]
+    return [e for e in cohort_events(cohort_id)["events"]
+            if serious_by_definition(e) and e.relatedness in RELATED]
 
 
 def lot_events_page(lot_id, limit=20):

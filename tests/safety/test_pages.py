@@ -85,7 +85,7 @@ def test_a_nurse_records_an_event_from_the_subject_page(app, infused):
 
 
 def test_an_unchecked_serious_box_records_a_non_serious_event(app, infused):
-    r = signed_in(app, "inv").post(f"/subjects/{infused[0]['id']}/adverse-events", event_form(serious=None))
+    r = signed_in(app, "inv").post(f"/subjects/{infused[0]['id']}/adverse-events", event_form(serious=None, grade="3"))
     assert r.status_code == 302
     assert db.session.scalars(select(AdverseEvent.serious)).one() is False
 
