@@ -61,7 +61,9 @@ def enrolled_and_infused(api, study_id, lot_id, n):
                                         "cohort": "Tier 1", "weight": "70 kg", "weighed_on": today.isoformat(),
                                         **criteria_answers(today)}, as_="investigator"))
     dose = ok(api.post("/doses", {"subject_id": subject["id"], "lot_id": lot_id}, as_="pharm1"))
-    bag = ok(api.post(f"/doses/{dose['id']}/prepare", {"signature": sig}, as_="pharm1"))["bag"]
+    # Thawed a quarter of an hour before the signing, as a pharmacy does: the infusion cannot start before the thaw.
+    thawed_at = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=15)).isoformat()
+    bag = ok(api.post(f"/doses/{dose['id']}/prepare", {"signature": sig, "thawed_at": thawed_at}, as_="pharm1"))["bag"]
     assert api.get(f"/bags/{bag['code']}/label.pdf", as_="pharm1").status_code == 200
     ok(api.post(f"/doses/{dose['id']}/verify", {"signature": sig, "bag": bag["scan"],
                                                  "measured_volume": f"{dose['volume']['value']} mL"}, as_="pharm2"))
