@@ -28,7 +28,7 @@ class AdverseEvent(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), nullable=False)
-    # What the subject received when the event was recorded; null before any bag was made for the subject.
+    # The bag the subject was infused with, when the onset is on or after the infusion's day; else null (pre-treatment).
     bag_id: Mapped[int | None] = mapped_column(ForeignKey("bags.id"), nullable=True)
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), nullable=True)
     donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id"), nullable=True)
@@ -53,6 +53,11 @@ class AdverseEvent(db.Model):
     @property
     def current(self):
         return self.superseded_by_id is None
+
+    @property
+    def pre_treatment(self):
+        """Not linked to a lot: the subject was not infused yet, or the onset precedes the infusion's day."""
+        return self.lot_id is None
 
     def audit_dict(self):
         return {"subject_id": self.subject_id, "bag_id": self.bag_id, "lot_id": self.lot_id,

@@ -33,6 +33,7 @@ class AdverseEventSchema(Schema):
     outcome = fields.String()
     description = fields.String(allow_none=True)
     from_infusion = fields.Boolean()
+    pre_treatment = fields.Boolean(metadata={"description": "onset before the infusion (or none yet): no lot linked"})
     current = fields.Boolean()
     supersedes_id = fields.Integer(allow_none=True)
     superseded_by_id = fields.Integer(allow_none=True)

@@ -11,6 +11,10 @@ Causality (relatedness) and seriousness are the investigator's judgement in a tr
 records an event with her first assessment of both, but a correction that changes the relatedness or the
 seriousness of an event needs the investigator role (403 `investigator_judgement`). A nurse may still correct
 the rest (term, onset, grade, outcome, description) so long as the seriousness stays consistent with it.
+
+Linking: only to the bag the subject was infused with, and only for an onset on or after the infusion's day (see
+`_received`). An onset before consent or enrolment is accepted as a pre-treatment event, unlinked, rather than
+refused (a decision): the report is kept on the subject, and it can never be counted after a lot.
 """
 from sqlalchemy import select
 
@@ -18,7 +22,7 @@ from lims.audit import services as audit
 from lims.errors import Conflict, Forbidden, Invalid, NotFound
 from lims.extensions import db
 from lims.safety.models import RELATED, AdverseEvent
-from lims.timeutil import site_today
+from lims.timeutil import aware, site_today, site_zone
 
 FIELDS = ("term", "onset_on", "grade", "serious", "relatedness", "outcome", "description")
 # A reaction typed on the infusion record is graded by nobody yet: the mildest grade, not serious, "possible"
@@ -26,16 +30,22 @@ FIELDS = ("term", "onset_on", "grade", "serious", "relatedness", "outcome", "des
 REACTION_DEFAULTS = {"grade": 1, "serious": False, "relatedness": "possible", "outcome": "unknown"}
 
 
-def _received(subject_id):
-    """The bag the subject received: the infused one, else the latest made for the subject; None before any."""
+def _received(subject_id, onset_on):
+    """The bag the subject was infused with, when the event began on or after the infusion's day (site zone); None
+    otherwise. An event of a subject never infused, or one whose onset precedes the infusion, is a pre-treatment
+    event: it stays on the subject, unlinked, and is not listed under a lot it cannot follow (SPEC §6, "every event
+    after that lot"). A bag only prepared, dispensed or returned was not received."""
+    from lims.chainofcustody.models import Infusion
     from lims.doses.models import Bag
-    bags = db.session.scalars(select(Bag).where(Bag.subject_id == subject_id).order_by(Bag.id.desc())).all()
-    return next((b for b in bags if b.status == "infused"), bags[0] if bags else None)
+    infusion = db.session.scalars(select(Infusion).where(Infusion.subject_id == subject_id)
+                                  .order_by(Infusion.started_at.desc(), Infusion.id.desc()).limit(1)).first()
+    if infusion is None or onset_on < aware(infusion.started_at).astimezone(site_zone()).date():
+        return None
+    return db.session.get(Bag, infusion.bag_id)
 
 
 def _link(event, bag):
-    if bag is not None:
-        event.bag_id, event.lot_id, event.donor_id = bag.id, bag.lot_id, bag.lot.donor_id
+    event.bag_id, event.lot_id, event.donor_id = (bag.id, bag.lot_id, bag.lot.donor_id) if bag else (None, None, None)
 
 
 def _subject(subject_id):
@@ -82,7 +92,7 @@ def add_event(user, subject, values, from_infusion=False, bag=None):
     """Queue one event in the caller's transaction (the infusion record adds its reactions this way)."""
     event = AdverseEvent(subject_id=subject.id, recorded_by_id=user.id, from_infusion=from_infusion,
                          **{k: values.get(k) for k in FIELDS})
-    _link(event, bag if bag is not None else _received(subject.id))
+    _link(event, bag if bag is not None else _received(subject.id, values["onset_on"]))
     db.session.add(event)
     audit.record("adverse_event.recorded", event)
     return event
@@ -122,9 +132,10 @@ def supersede_event(user, event_id, values, reason, subject_id=None):
                        code="already_superseded")
     _check(values)
     _check_judgement(user, old, values)
-    new = AdverseEvent(subject_id=old.subject_id, bag_id=old.bag_id, lot_id=old.lot_id, donor_id=old.donor_id,
-                       recorded_by_id=user.id, supersedes_id=old.id, supersede_reason=reason,
-                       **{k: values.get(k) for k in FIELDS})
+    new = AdverseEvent(subject_id=old.subject_id, recorded_by_id=user.id, supersedes_id=old.id,
+                       supersede_reason=reason, **{k: values.get(k) for k in FIELDS})
+    # Linked afresh by its onset: a corrected onset may move the event before or after the infusion.
+    _link(new, _received(old.subject_id, values["onset_on"]))
     db.session.add(new)
     db.session.flush()
     before = audit.snapshot(old)

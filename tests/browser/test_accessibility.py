@@ -69,7 +69,6 @@ def adverse_events_under_review(api, lot_id):
     possibly related event stands (the investigator's and QA's home pages list it, the review refuses `proceed`),
     beside an event corrected once (its earlier version struck through under the subject's history). Made last, so
     the studies list keeps its first study."""
-    import datetime as dt
 
     from lims.timeutil import site_today
     from tests.support import make_study
@@ -77,7 +76,7 @@ def adverse_events_under_review(api, lot_id):
                                                        {"name": "Tier 2", "dose": "1.0e6 cell/kg", "size": 1}])
     subject = enrol(api, study["id"], code="R-001", wristband="MRN-R-001")
     infused_bag(api, subject, lot_id)
-    onset = (site_today() - dt.timedelta(days=1)).isoformat()
+    onset = site_today().isoformat()  # the day of the infusion: the events follow the lot, listed under it
 
     def event(term, grade, serious, relatedness, outcome):
         return {"term": term, "onset_on": onset, "grade": grade, "serious": serious, "relatedness": relatedness,

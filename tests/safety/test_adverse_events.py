@@ -15,7 +15,8 @@ SMALL = [{"name": "Tier 1", "dose": "0.5e6 cell/kg", "size": 1}, {"name": "Tier 
 
 
 def event_body(**kw):
-    body = {"term": "Headache", "onset_on": (site_today() - dt.timedelta(days=1)).isoformat(), "grade": 2,
+    # Today: the fixtures infuse today, and an event linked to the lot began on or after the infusion's day.
+    body = {"term": "Headache", "onset_on": site_today().isoformat(), "grade": 2,
             "serious": False, "relatedness": "unlikely", "outcome": "recovered", "description": "Mild, resolved."}
     body.update(kw)
     return body

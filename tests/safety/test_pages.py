@@ -1,6 +1,5 @@
 """SPEC §6 on the pages: the safety review lists the cohort's adverse events and shows a refused `proceed` beside its
 form; the subject page lists and records events; the lot page lists the events after the lot."""
-import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
@@ -15,8 +14,9 @@ from tests.support import PASSWORD, enrol, make_study, page_text, released_lot, 
 SMALL = [{"name": "Tier 1", "dose": "0.5e6 cell/kg", "size": 1}, {"name": "Tier 2", "dose": "1.0e6 cell/kg", "size": 1}]
 
 
-def yesterday():
-    return (site_today() - dt.timedelta(days=1)).isoformat()
+def onset_day():
+    """The fixtures infuse today: an event after the infusion began today (an earlier onset is pre-treatment)."""
+    return site_today().isoformat()
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def event_count():
 
 
 def event_form(**kw):
-    form = {"term": "Anaphylaxis", "onset_on": yesterday(), "grade": "4", "serious": "true", "relatedness": "probable",
+    form = {"term": "Anaphylaxis", "onset_on": onset_day(), "grade": "4", "serious": "true", "relatedness": "probable",
             "outcome": "recovering", "description": "Stridor 20 min after the infusion."}
     form.update(kw)
     return {k: v for k, v in form.items() if v is not None}
@@ -48,7 +48,7 @@ def test_the_review_lists_the_cohorts_current_events_with_their_grading(app, api
            outcome="recovering")
     page = page_text(signed_in(app, "inv").get(f"/studies/{study['id']}"))
     assert "Adverse events in Tier 1 (1)" in page
-    assert "Anaphylaxis S-001 " + yesterday() + " 4 serious probable recovering" in page
+    assert "Anaphylaxis S-001 " + onset_day() + " 4 serious probable recovering" in page
 
 
 def test_a_refused_proceed_shows_the_409_beside_the_kept_form(app, api, study, infused):
