@@ -6,7 +6,8 @@ reads only the visits that wait, by date, through a partial index: its cost is t
 site's history. Windows (a decision; the SPEC names none): a visit on day d is due from d − w to d + w days after the
 infusion, w = 10 % of d (setting LIMS_FOLLOW_UP_WINDOW_PERCENT), at least 1 day and at most 30
 (LIMS_FOLLOW_UP_WINDOW_MAX_DAYS): day 1 ±1, day 7 ±1, day 30 ±3, day 90 ±9, day 180 ±18, day 365 ±30. Before the
-window it is upcoming, after it overdue until it is recorded done (a late visit is still recorded, with its date).
+window it is upcoming and cannot be recorded done (422 naming the window); after it, overdue until it is recorded
+done (a late visit is still recorded, with its date).
 """
 import datetime as dt
 import json
@@ -45,7 +46,8 @@ def schedule_follow_up(subject, infused_at):
 
 
 def record_visit(user, subject_id, day, done_on):
-    """A follow-up visit recorded as done on its date: once, not in the future, not before the infusion."""
+    """A follow-up visit recorded as done on its date: once, not in the future, not before the infusion nor before
+    its window opens (a late visit, after the window, is still recorded with its date)."""
     subject = db.session.get(Subject, subject_id)
     if subject is None:
         raise NotFound(f"no subject {subject_id}", code="subject_not_found")
@@ -67,6 +69,11 @@ def record_visit(user, subject_id, day, done_on):
     infused_on = visit.due_on - dt.timedelta(days=visit.day)
     if done_on < infused_on:
         raise invalid("done_on", f"the visit cannot come before the infusion ({infused_on.isoformat()})")
+    if done_on < visit.opens_on:
+        # A day-365 visit "done" on the day of infusion would close the trial's one-year end point at day 0.
+        raise invalid("done_on", f"the day {day} visit's window is {visit.opens_on.isoformat()} to "
+                                 f"{visit.closes_on.isoformat()}: a visit on {done_on.isoformat()} comes before it "
+                                 "opens; record it when it takes place")
     before = visit.audit_dict()
     visit.done_on, visit.recorded_by_id, visit.recorded_at = done_on, user.id, utcnow()
     audit.record("subject.follow_up_visit_done", visit, before=before)

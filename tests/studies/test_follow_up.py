@@ -140,3 +140,27 @@ def test_the_subject_page_refuses_a_visit_in_the_future(app, api, infused):
     r = inv.post(f"/subjects/{infused['id']}/follow-up-visits",
                  {"day": "1", "done_on": (site_today() + dt.timedelta(days=2)).isoformat()})
     assert r.status_code == 422 and "after today" in text(r)
+
+
+@pytest.mark.parametrize("day", [180, 365])
+def test_a_visit_done_before_its_window_opens_is_422_naming_the_window(api, infused, day):
+    window = visits(api, infused)[day]
+    r = record(api, infused, day)  # today, the day of the infusion
+    assert r.status_code == 422 and "done_on" in r.get_json()["error"]["fields"]
+    assert (f"the day {day} visit's window is {window['opens_on']} to {window['closes_on']}: a visit on "
+            f"{site_today().isoformat()} comes before it opens") in r.get_json()["error"]["message"]
+    assert visits(api, infused)[day]["done_on"] is None
+
+
+def test_a_visit_on_the_day_its_window_opens_is_recorded(api, infused):
+    opens = site_today()  # the clock moved on to the day the day-7 window opens
+    db.session.execute(update(FollowUpVisit).where(FollowUpVisit.subject_id == infused["id"], FollowUpVisit.day == 7)
+                       .values(opens_on=opens, due_on=opens + dt.timedelta(days=1),
+                               closes_on=opens + dt.timedelta(days=2)))
+    db.session.commit()
+    assert record(api, infused, 7, done_on=opens).status_code == 201
+
+
+def test_a_visit_in_the_future_is_422_even_inside_its_window(api, infused):
+    r = record(api, infused, 1, done_on=site_today() + dt.timedelta(days=1))
+    assert r.status_code == 422 and "after today" in r.get_json()["error"]["message"]
