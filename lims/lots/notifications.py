@@ -11,7 +11,7 @@ from lims.errors import Conflict, invalid
 from lims.extensions import db
 from lims.lots import services as lots
 from lims.lots.models import SubjectNotification
-from lims.timeutil import iso, utcnow
+from lims.timeutil import iso, local, utcnow
 
 INFUSED = ("infusing", "infused")
 METHOD_WORDS = {"phone": "by phone", "letter": "by letter", "in_person": "in person", "other": "other"}
@@ -34,6 +34,12 @@ def record_notification(user, lot_id, subject_id, method, notified_at=None, note
         raise invalid("notified_at", "cannot be in the future")
     if notified_at < now - dt.timedelta(days=3650):
         raise invalid("notified_at", "more than ten years ago: check the date")
+    since = _blocked_since(lot)
+    # The clock-skew allowance: a time typed to the minute, in the minute of the hold, is not before it.
+    if since is not None and notified_at < since - dt.timedelta(minutes=current_app.config["LIMS_CLOCK_SKEW_MINUTES"]):
+        # A subject is told of a hold or recall that exists: a date before it is a typing slip, not a notification.
+        raise invalid("notified_at", f"{local(notified_at)} is before lot {lot.printed_number} was put on hold or "
+                                     f"recalled ({local(since)}): a subject is notified after the hold or recall")
     row = SubjectNotification(lot_id=lot.id, subject_id=subject_id, method=method, notified_at=notified_at,
                               note=note.strip() if note and note.strip() else None, recorded_by_id=user.id,
                               recorded_at=now)
@@ -43,6 +49,16 @@ def record_notification(user, lot_id, subject_id, method, notified_at=None, note
     answer = notification_view(row, user)
     db.session.commit()
     return answer
+
+
+def _blocked_since(lot):
+    """When the lot's present hold or recall began: the latest change into `on_hold` or `recalled` from a state that
+    did not block (a recall of a lot already on hold keeps the hold's start)."""
+    from lims.lots.models import LotDisposition
+    blocked = ("on_hold", "recalled")
+    return db.session.scalar(select(LotDisposition.at).where(
+        LotDisposition.lot_id == lot.id, LotDisposition.to_status.in_(blocked),
+        LotDisposition.from_status.not_in(blocked)).order_by(LotDisposition.id.desc()).limit(1))
 
 
 def notification_view(row, recorded_by=None):

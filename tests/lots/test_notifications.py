@@ -1,6 +1,10 @@
 """SPEC §5: notifying a subject of a recall or look-back is recorded (who, when, how) on the recall page."""
 import datetime as dt
 
+from sqlalchemy import func, select, update
+
+from lims.extensions import db
+from lims.lots.models import LotDisposition, SubjectNotification
 from tests.lots.helpers import error, infused_bag
 from tests.support import enrol, expansion_study, page_text, released_lot, sig, signed_in
 
@@ -18,7 +22,7 @@ def _recalled_with_subjects(api):
 
 def test_a_notification_is_recorded_per_subject_with_who_when_and_how(api):
     lot, s1, _s2 = _recalled_with_subjects(api)
-    when = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).replace(microsecond=0)
+    when = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)  # after the recall, a moment ago
     r = api.post(f"/lots/{lot['id']}/notifications",
                  {"subject_id": s1["id"], "method": "phone", "notified_at": when.isoformat(),
                   "note": "spoke with the subject's daughter"}, as_="qa")
@@ -57,3 +61,49 @@ def test_qa_records_a_notification_on_the_recall_page(app, api):
     refused = qa.post(f"/recalls/{lot['id']}/notifications", {"subject_id": str(s1["id"]), "method": "phone",
                                                                "notified_at": future})
     assert refused.status_code == 422 and "cannot be in the future" in page_text(refused)
+
+
+def notification_count():
+    return db.session.scalar(select(func.count()).select_from(SubjectNotification))
+
+
+def test_a_notification_dated_before_the_recall_is_422_and_writes_nothing(api):
+    lot, s1, _s2 = _recalled_with_subjects(api)
+    before = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).isoformat()
+    r = api.post(f"/lots/{lot['id']}/notifications", {"subject_id": s1["id"], "method": "phone",
+                                                      "notified_at": before}, as_="qa")
+    assert r.status_code == 422 and "notified_at" in error(r)["fields"]
+    message = error(r)["message"]
+    assert "was put on hold or recalled" in message and "a subject is notified after the hold or recall" in message
+    assert notification_count() == 0
+
+
+def test_a_recall_of_a_held_lot_counts_from_the_hold(api):
+    lot = released_lot(api)
+    subject = enrol(api, expansion_study(api)["id"], code="S-001", wristband="MRN-0001", cohort="Expansion")
+    infused_bag(api, subject, lot["id"])
+    assert api.post(f"/lots/{lot['id']}/hold", {"signature": sig(), "reason": "late HBV result"},
+                    as_="qa").status_code == 200
+    three_hours_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3)
+    db.session.execute(update(LotDisposition).where(LotDisposition.lot_id == lot["id"],
+                                                    LotDisposition.to_status == "on_hold").values(at=three_hours_ago))
+    db.session.commit()
+    assert api.post(f"/lots/{lot['id']}/recall", {"signature": sig(), "reason": "confirmed"},
+                    as_="qa").status_code == 200
+    told = (three_hours_ago + dt.timedelta(hours=1)).isoformat()
+    r = api.post(f"/lots/{lot['id']}/notifications", {"subject_id": subject["id"], "method": "phone",
+                                                      "notified_at": told}, as_="qa")
+    assert r.status_code == 201, r.get_json()
+    early = (three_hours_ago - dt.timedelta(hours=1)).isoformat()
+    r = api.post(f"/lots/{lot['id']}/notifications", {"subject_id": subject["id"], "method": "phone",
+                                                      "notified_at": early}, as_="qa")
+    assert r.status_code == 422 and "was put on hold or recalled" in error(r)["message"] and notification_count() == 1
+
+
+def test_the_recall_page_refuses_a_notification_before_the_recall_in_words(app, api):
+    lot, s1, _s2 = _recalled_with_subjects(api)
+    qa = signed_in(app, "qa")
+    r = qa.post(f"/recalls/{lot['id']}/notifications", {"subject_id": str(s1["id"]), "method": "phone",
+                                                         "notified_at": "2026-01-01T10:00"})
+    assert r.status_code == 422 and "a subject is notified after the hold or recall" in page_text(r)
+    assert notification_count() == 0
