@@ -63,7 +63,7 @@ def bag_from_scan(scan, lock=False):
 
 def _refuse_if_expired(bag, what):
     if aware(bag.expires_at) <= utcnow():
-        raise Conflict(f"bag {bag.code} passed its post-thaw expiry at {aware(bag.expires_at).isoformat()}; "
+        raise Conflict(f"bag {bag.code} passed its post-thaw expiry at {local(bag.expires_at)}; "  # site time
                        f"it cannot be {what}", code="bag_expired", extra={"status": bag.status})
 
 
@@ -259,7 +259,7 @@ def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, r
     if completed_at < started_at:
         raise invalid("completed_at", "the end cannot be before the start")
     if started_at > aware(bag.expires_at):
-        raise Conflict(f"the infusion started after the bag's post-thaw expiry ({aware(bag.expires_at).isoformat()})",
+        raise Conflict(f"the infusion started after the bag's post-thaw expiry ({local(bag.expires_at)})",
                        code="bag_expired", extra={"status": bag.status})
     if bag.lot.blocked:
         raise Conflict(f"lot {bag.lot.printed_number} is {bag.lot.status}", code="lot_blocked",

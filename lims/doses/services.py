@@ -16,7 +16,7 @@ from lims.lots.models import Container
 from lims.paging import worklist
 from lims.studies import services as studies
 from lims.studies.models import Subject
-from lims.timeutil import aware, site_today, utcnow
+from lims.timeutil import aware, local, site_today, utcnow
 
 # A bag that still counts as the subject's dose: every state but `discarded`. A returned bag is back in the pharmacy
 # and may go out again (SPEC §10: returned -> dispensed), so while it exists no second dose is planned or prepared;
@@ -148,7 +148,8 @@ def prepare_dose(user, dose_id, signature, thawed_at=None):
         raise invalid("thawed_at", "a thaw time cannot be in the future")
     expires_at = thawed_at + dt.timedelta(hours=lot.product.post_thaw_stability_h)
     if expires_at <= now:
-        raise invalid("thawed_at", f"thawed at {thawed_at.isoformat()}: its post-thaw expiry has already passed")
+        raise invalid("thawed_at", f"thawed at {local(thawed_at)}: its post-thaw expiry ({local(expires_at)}) has "
+                                   "already passed")  # the site's time, as the pharmacist entered it (SPEC §11)
     # The subject's row is held too: two plans of one subject prepared at once (from two lots) cannot both pass
     # the one-dose check below.
     subject = locked_or_read(Subject, Subject.id == dose.subject_id, lock=True)
