@@ -18,6 +18,7 @@ import io
 
 from sqlalchemy import bindparam, select
 
+from lims import spreadsheet
 from lims.audit import query
 from lims.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from lims.audit.naming import Namer
@@ -101,11 +102,19 @@ def _maker(user):
     return f"{user.full_name} ({user.username})"
 
 
+# before, after, prev_hash and hash are written exactly as stored and hashed, so that a reader can check the chain:
+# before/after are JSON text, which begins with {, [, " or a digit, never a formula character, and the hashes are
+# hex, so leaving them verbatim costs nothing; they are named here so that no rule of cells can ever alter them.
+VERBATIM = frozenset(CSV_COLUMNS.index(name) for name in ("before", "after", "prev_hash", "hash"))
+
+
 def csv_cells(row):
-    """One presented row as the CSV writes it: times in UTC, before/after as the exact text the hash covers."""
-    return [row["seq"], iso(row["at"]), row["actor"], row["actor_name"], row["action"], row["action_text"],
-            row["entity"], row["entity_id"] or "", row["record"], row["changes_text"], row["reason"] or "",
-            row["before"] or "", row["after"] or "", row["prev_hash"], row["hash"]]
+    """One presented row as the CSV writes it: times in UTC, before/after as the exact text the hash covers, every
+    other text cell neutralised against spreadsheet formulas (lims.spreadsheet: a reason typed as "=1+1")."""
+    return spreadsheet.row([row["seq"], iso(row["at"]), row["actor"], row["actor_name"], row["action"],
+                            row["action_text"], row["entity"], row["entity_id"] or "", row["record"],
+                            row["changes_text"], row["reason"] or "", row["before"] or "", row["after"] or "",
+                            row["prev_hash"], row["hash"]], verbatim=VERBATIM)
 
 
 def csv_lines(audit_filter, user):
@@ -121,7 +130,9 @@ def csv_lines(audit_filter, user):
             ["# made at", iso(utcnow())],
             ["# rows up to", head_seq],
             ["# hashes", "hash = sha256(prev_hash + JSON [seq, at_utc, actor, action, entity, entity_id, "
-                         "before, after, reason]); before and after are given exactly as hashed"],
+                         "before, after, reason]); before and after are given exactly as hashed; any other text "
+                         "cell beginning with = + - @ ' or a tab or carriage return is written after one added ' "
+                         "(so that no spreadsheet runs it): the hashed text is the cell without it"],
             CSV_COLUMNS]
     return _csv_body(audit_filter, head, head_seq, head_hash)
 
@@ -136,7 +147,7 @@ def _csv_body(audit_filter, head, head_seq, head_hash):
         buffer.truncate()
         return text
 
-    writer.writerows(head)
+    writer.writerows(spreadsheet.row(line) for line in head)
     yield flush()
     namer, chain = Namer(), ChainCheck(head_seq, head_hash)
     for rows in query.batches(audit_filter, head_seq):

@@ -5,6 +5,7 @@ import io
 from flask import Blueprint, Response, render_template, stream_with_context
 
 from lims.auth.access import current_user, login_required, roles_required
+from lims import spreadsheet
 from lims.reports import services
 from lims.reports.api import certificate_response
 from lims.timeutil import iso
@@ -17,13 +18,14 @@ NEAR_MISS_ROLES = ("qa", "admin")
 
 
 def _csv(filename, header, rows):
-    """A report as CSV, written row by row; times in UTC (ISO 8601, Z), as an electronic copy keeps them."""
+    """A report as CSV, written row by row; times in UTC (ISO 8601, Z), as an electronic copy keeps them. Text that a
+    spreadsheet would run as a formula (a reaction typed as `=HYPERLINK(...)`) is neutralised (lims.spreadsheet)."""
     def lines():
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(header)
         for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
+            writer.writerow(spreadsheet.row(row))
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
