@@ -92,7 +92,7 @@ def test_nurse_scans_wristband_then_bag_and_the_witness_signs_to_a_pass(live_ser
     _wait_for_focus(page, "verdict")  # read first, as STOP's alert is; Tab goes on to the infusion form
     page.keyboard.press("Tab")
     assert _focused(page) == "f-started_at"
-    assert page.locator("li.passed").count() == 6
+    assert page.locator("li.passed").count() == 7  # the six checks of SPEC §11 and one dose per subject
     assert page.locator("li.passed").first.inner_text().endswith("Right subject: the wristband matches the bag")
     assert page.locator("#infusion-title").inner_text() == "Record the infusion"
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # one column, no sideways scroll
