@@ -13,7 +13,7 @@ each with its own keep-alive http.client connection and a
 nurse's Bearer token, posting `POST /api/v1/bedside/verify` as fast as the answers come, for `--seconds` per phase:
 
 - **pass**: every request a real, passing two-person check of a fresh bag with its own subject's wristband: the
-  bag row is locked, six checks run, and a bedside check row, a custody event, the witness's signature and three
+  bag row is locked, seven checks run, and a bedside check row, a custody event, the witness's signature and three
   audit rows are written (200). Each bag is used once, as at a real bedside.
 - **near miss**: every request the scan of a received bag with another subject's wristband (409, right_subject
   failed): the check row and a near-miss audit row are written, the bag does not move.

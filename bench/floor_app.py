@@ -13,7 +13,8 @@ def bedside_verify():
     body = request.get_json()
     return jsonify({"ok": True, "bag": body["bag"], "checks": [
         {"name": name, "passed": True} for name in ("right_subject", "bag_verified", "bag_received", "lot_released",
-                                                    "within_expiry", "not_infused")], "failures": []})
+                                                    "within_expiry", "not_infused", "subject_not_yet_infused")],
+        "failures": []})
 
 
 @app.get("/ready")
