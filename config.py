@@ -24,9 +24,12 @@ class Config:
     LIMS_LOCKOUT_MINUTES = int(_env("LIMS_LOCKOUT_MINUTES", "15"))
     # A page session unused this long is ended on the server (SPEC §4): a ward screen left signed in is not.
     LIMS_SESSION_IDLE_MINUTES = int(_env("LIMS_SESSION_IDLE_MINUTES", "15"))
-    # Failed sign-ins from one client address before it is refused (429) for the rest of the window: a ward
-    # terminal's mistypes stay far below it, and one anonymous client can lock at most two accounts per window.
+    # Failed sign-ins of one username from one client address before that username is refused (429) there for the
+    # rest of the window, and failed sign-ins from one address for all usernames before the address is: a shared ward
+    # PC stays open to its other users after one person's typos, and one client trying many usernames (password
+    # spraying) is stopped at the wider count (lims.auth.throttle).
     LIMS_SIGN_IN_THROTTLE_FAILURES = int(_env("LIMS_SIGN_IN_THROTTLE_FAILURES", "10"))
+    LIMS_SIGN_IN_THROTTLE_ADDRESS_FAILURES = int(_env("LIMS_SIGN_IN_THROTTLE_ADDRESS_FAILURES", "100"))
     LIMS_SIGN_IN_THROTTLE_MINUTES = int(_env("LIMS_SIGN_IN_THROTTLE_MINUTES", "15"))
 
     # Dose rules of SPEC §7, each a site setting with the SPEC's default.

@@ -101,10 +101,12 @@ class UserSession(db.Model):
 
 
 class SignInThrottle(db.Model):
-    """Failed sign-ins from one client address in the current window (settings LIMS_SIGN_IN_THROTTLE_*)."""
+    """Failed sign-ins in the current window (settings LIMS_SIGN_IN_THROTTLE_*): one row per client address and
+    username (lowered), and one per address for all usernames together (`username` = ''), lims.auth.throttle."""
     __tablename__ = "sign_in_throttle"
 
     client_address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
     window_started_at = mapped_column(UTCDateTime, nullable=False)
     failures: Mapped[int] = mapped_column(Integer, nullable=False)
 

@@ -209,12 +209,17 @@ def _sign_in_failed(actor, username, reason, client_address, locked=False):
     security.queue(security.SIGN_IN_FAILED, actor, entity_id=actor.id,
                    after={"username": username, "reason": reason, "locked": locked,
                           "client_address": throttle.address_key(client_address)})
-    if throttle.count_failure(client_address) == throttle.limits().failures:
+    mine, everyone = throttle.count_failure(client_address, username)
+    limits, address = throttle.limits(), throttle.address_key(client_address)
+    minutes = current_app.config["LIMS_SIGN_IN_THROTTLE_MINUTES"]
+    if mine == limits.failures:  # this username from this address, until the window ends
         security.queue(security.SIGN_IN_THROTTLED, security.ANONYMOUS, entity="sign_in_throttle",
-                       entity_id=throttle.address_key(client_address),
-                       after={"client_address": throttle.address_key(client_address),
-                              "failures": throttle.limits().failures,
-                              "minutes": current_app.config["LIMS_SIGN_IN_THROTTLE_MINUTES"]})
+                       entity_id=address, after={"client_address": address, "username": username,
+                                                 "failures": limits.failures, "minutes": minutes})
+    if everyone == limits.address_failures:  # every username from this address
+        security.queue(security.SIGN_IN_THROTTLED, security.ANONYMOUS, entity="sign_in_throttle",
+                       entity_id=address, after={"client_address": address, "failures": limits.address_failures,
+                                                 "minutes": minutes})
 
 
 def refuse_unknown_signer(username, password):
@@ -251,9 +256,10 @@ def user_by_username(username):
 
 
 def authenticate(username, password, client_address=None):
-    """Sign-in. An address past its failed sign-ins is refused (429) before any password is checked; an unknown
-    username costs what a wrong password costs, and both are security events."""
-    throttle.refuse_if_throttled(client_address)
+    """Sign-in. A username past its failed sign-ins from this address, or an address past its failed sign-ins for all
+    usernames, is refused (429) before any password is checked; an unknown username costs what a wrong password
+    costs, and both are security events."""
+    throttle.refuse_if_throttled(client_address, username)
     user = user_by_username(username)
     if user is None:
         _check_against_nothing(password)

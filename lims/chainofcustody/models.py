@@ -86,7 +86,9 @@ class Infusion(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bag_id: Mapped[int] = mapped_column(ForeignKey("bags.id"), nullable=False, unique=True)
-    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), nullable=False, index=True)
+    # One infusion per subject (SPEC §6, §11): record_infusion refuses a second by name (409); this unique index is the
+    # database's own guard, so two records for one subject can never both commit (migration 0012).
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), nullable=False, index=True, unique=True)
     bedside_check_id: Mapped[int] = mapped_column(ForeignKey("bedside_checks.id"), nullable=False)
     started_at = mapped_column(UTCDateTime, nullable=False)
     completed_at = mapped_column(UTCDateTime, nullable=False)

@@ -2,7 +2,7 @@
 import json
 
 from sqlalchemy import (Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, text)
+                        UniqueConstraint, func, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims import units
@@ -161,7 +161,10 @@ class EligibilityCriterion(db.Model):
 
 class Subject(db.Model):
     __tablename__ = "subjects"
-    __table_args__ = (UniqueConstraint("study_id", "code", name="code_in_study"),)
+    # A wristband is unique without regard to case, as usernames are: MRN-0001 and mrn-0001 are one wristband to a
+    # person reading it (migration 0012). The text is kept as typed.
+    __table_args__ = (UniqueConstraint("study_id", "code", name="code_in_study"),
+                      Index("uq_subjects_wristband_lower", func.lower("wristband"), unique=True))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), nullable=False)

@@ -2,7 +2,7 @@
 import json
 
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
 from lims import units
@@ -190,8 +190,12 @@ def enrol_subject(user, study_id, code, wristband, cohort_name, weight, weighed_
                   "stopped": "was stopped by its safety review"}.get(state["status"], "is full")
         raise Conflict(f"cohort {cohort.name} {reason}", code="cohort_not_open",
                        extra={"cohort_status": state["status"]})
-    if db.session.scalar(select(Subject.id).where(Subject.wristband == wristband)) is not None:
-        raise Conflict(f"wristband {wristband} is already enrolled", code="wristband_taken")
+    # Whatever its case (the unique index's expression, lower() of each database): mrn-0001 is MRN-0001 on a wrist.
+    taken = db.session.scalar(select(Subject.wristband).where(func.lower(Subject.wristband) == func.lower(wristband)))
+    if taken is not None:
+        raise Conflict(f"wristband {wristband} is already enrolled"
+                       + ("" if taken == wristband else f" (as {taken}: wristbands are the same whatever their case)"),
+                       code="wristband_taken")
     if db.session.scalar(select(Subject.id).where(Subject.study_id == study.id, Subject.code == code)) is not None:
         raise Conflict(f"subject {code} is already enrolled in {study.code}", code="subject_exists")
     subject = Subject(study=study, cohort=cohort, code=code, wristband=wristband, enrolled_by_id=user.id)

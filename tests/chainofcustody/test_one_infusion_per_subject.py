@@ -110,3 +110,24 @@ def test_the_bedside_page_shows_stop_in_words_for_a_second_bag_of_an_infused_sub
     assert "Subject never infused before (one dose per subject)" in said
     assert "subject S-001 was already infused from another bag: do not infuse this one; return it to pharmacy" in said
     assert 'name="witness.password"' not in page  # stopped before any witness was asked
+
+
+def test_the_database_refuses_a_second_infusion_row_of_one_subject(api, lot, subject):
+    """The unique index on infusions.subject_id (migration 0012): two records for one subject cannot both commit,
+    whatever path wrote them."""
+    import pytest
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import IntegrityError
+    first, second = two_bags_on_the_ward(api, subject, lot)
+    _infused(api, subject, first)
+    [index] = [i for i in inspect(db.engine).get_indexes("infusions") if i["column_names"] == ["subject_id"]]
+    assert index["name"] == "ix_infusions_subject_id" and index["unique"]
+    earlier = db.session.scalar(select(Infusion).where(Infusion.bag_id == first["id"]))
+    db.session.add(Infusion(bag_id=second["id"], subject_id=earlier.subject_id,
+                            bedside_check_id=earlier.bedside_check_id, started_at=earlier.started_at,
+                            completed_at=earlier.completed_at, volume_infused_ml=1.0, reactions="[]",
+                            nurse_id=earlier.nurse_id))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Infusion)) == 1

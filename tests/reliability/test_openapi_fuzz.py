@@ -122,6 +122,7 @@ def test_fuzzing_every_api_route_finds_no_server_error_and_no_schema_violation(a
     # A fuzzed signature with a wrong password counts toward lockout; the fuzz must not lock itself out.
     app.config["LIMS_LOCKOUT_THRESHOLD"] = 10 ** 6
     app.config["LIMS_SIGN_IN_THROTTLE_FAILURES"] = 10 ** 6  # nor may its failed sign-ins throttle its own address
+    app.config["LIMS_SIGN_IN_THROTTLE_ADDRESS_FAILURES"] = 10 ** 6
 
     route_roles = _route_roles(app)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)

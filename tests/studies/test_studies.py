@@ -149,6 +149,33 @@ def test_wristband_is_unique_across_studies(api, study):
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "wristband_taken"
 
 
+def test_a_wristband_differing_only_in_case_is_taken_as_an_exact_duplicate_is(api, study):
+    enrol(api, study["id"], code="S-001", wristband="MRN-0001")
+    r = api.post("/subjects", subject_body(study["id"], code="S-002", wristband="mrn-0001"), as_="inv")
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "wristband_taken"
+    assert r.get_json()["error"]["message"] == ("wristband mrn-0001 is already enrolled (as MRN-0001: wristbands are "
+                                                "the same whatever their case)")
+    assert subject_count() == 1
+
+
+def test_a_wristband_is_kept_as_typed(api, study):
+    subject = enrol(api, study["id"], code="S-001", wristband="Mrn-0001a")
+    assert subject["wristband"] == "Mrn-0001a"
+    assert db.session.scalar(select(Subject.wristband)) == "Mrn-0001a"
+
+
+def test_the_database_refuses_a_wristband_differing_only_in_case(api, study):
+    """The unique index on lower(wristband) (migration 0012), behind the service's check."""
+    from sqlalchemy.exc import IntegrityError
+    first = db.session.get(Subject, enrol(api, study["id"], code="S-001", wristband="MRN-0001")["id"])
+    db.session.add(Subject(study_id=first.study_id, cohort_id=first.cohort_id, code="S-002", wristband="mrn-0001",
+                           enrolled_by_id=first.enrolled_by_id))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert subject_count() == 1
+
+
 def test_subject_code_is_unique_within_a_study(api, study):
     enrol(api, study["id"], code="S-001", wristband="MRN-1")
     r = api.post("/subjects", subject_body(study["id"], code="S-001", wristband="MRN-2"), as_="inv")
