@@ -20,8 +20,10 @@ def create_study(body):
 @blp.arguments(schemas.EligibilityRevisionSchema)
 @blp.response(201, schemas.StudySchema)
 def revise_eligibility(body, study_id):
-    """A new version of the study's entry criteria (the earlier versions stay with the subjects judged by them)."""
-    return services.revise_eligibility(study_id, body["eligibility"])
+    """A new version of the study's entry criteria, signed with a reason (an amendment; the earlier versions stay
+    with the subjects judged by them)."""
+    return services.revise_eligibility(current_user(), study_id, body["eligibility"], body["reason"],
+                                       body["signature"])
 
 
 @blp.route("/studies", methods=["GET"])

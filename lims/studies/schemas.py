@@ -79,9 +79,11 @@ class StudyCreateSchema(StrictSchema):
                                  load_default=None, validate=[validate.Length(min=1, max=30), _distinct_days])
 
 
-class EligibilityRevisionSchema(StrictSchema):
+class EligibilityRevisionSchema(SignedSchema):
+    """A protocol amendment of the entry criteria: the new version whole, why, and the administrator's signature."""
     eligibility = fields.List(fields.Nested(CriterionCreateSchema), required=True,
                               validate=validate.Length(min=1, max=50))
+    reason = text(1000, required=True)
 
 
 class CohortStateSchema(Schema):

@@ -17,7 +17,7 @@ from lims.studies.models import (DEFAULT_FOLLOW_UP_DAYS, Cohort, EligibilityAnsw
 from lims.timeutil import site_today
 
 
-def _criteria_version(study, number, criteria):
+def _criteria_version(study, number, criteria, reason=None):
     names = [c["name"] for c in criteria]
     if len(set(names)) != len(names):
         raise invalid("eligibility", "each criterion name once")
@@ -28,7 +28,7 @@ def _criteria_version(study, number, criteria):
                              highest=c.get("highest"))
         for i, c in enumerate(criteria, start=1)]
     db.session.add(version)
-    audit.record("study.eligibility_versioned", version)
+    audit.record("study.eligibility_versioned", version, reason=reason)
     return version
 
 
@@ -52,11 +52,17 @@ def create_study(code, title, escalation, cohorts, weight_cap=None, eligibility=
     return study
 
 
-def revise_eligibility(study_id, criteria):
-    """A new version of the study's entry criteria; subjects enrolled before keep the version they were judged by."""
+def revise_eligibility(user, study_id, criteria, reason, signature):
+    """A new version of the study's entry criteria, a protocol amendment (GCP): it says why, and the administrator
+    signs it (`amended`) after re-entering the password; subjects enrolled before keep the version they were judged
+    by. Also for a study's first criteria set after its registration: from then on enrolment is judged and signed."""
+    if not (reason and reason.strip()):
+        raise invalid("reason", "an amendment of the entry criteria needs a reason (the protocol amendment behind it)")
+    auth.authenticate_signer(user, signature)
     study = get_study(study_id)
     current = study.eligibility
-    _criteria_version(study, (current.version if current else 0) + 1, criteria)
+    version = _criteria_version(study, (current.version if current else 0) + 1, criteria, reason=reason)
+    auth.record_signature(user, "amended", version)
     db.session.commit()
     db.session.expire(study, ["eligibility_versions"])
     return study

@@ -98,7 +98,8 @@ def test_a_criterion_not_of_its_kind_is_422(api, criterion):
 def test_a_new_criteria_version_judges_later_enrolments_and_earlier_ones_keep_theirs(api, study):
     first = api.post("/subjects", enrolment(study["id"], code="S-001"), as_="inv").get_json()
     r = api.post(f"/studies/{study['id']}/eligibility",
-                 {"eligibility": [*REFERENCE_CRITERIA, {"name": "age", "kind": "min", "value": 18}]}, as_="admin")
+                 {"eligibility": [*REFERENCE_CRITERIA, {"name": "age", "kind": "min", "value": 18}],
+                  "reason": "amendment 2: adults only", "signature": sig()}, as_="admin")
     assert r.status_code == 201 and r.get_json()["eligibility"]["version"] == 2
     r = api.post("/subjects", enrolment(study["id"], code="S-002"), as_="inv")
     assert r.status_code == 409 and [u["name"] for u in r.get_json()["unmet"]] == ["age"]
