@@ -12,7 +12,7 @@ from lims.lots import services as lots
 from lims.lots.models import Lot
 from lims.studies import services as studies
 from lims.studies.models import Study
-from lims.timeutil import site_today
+from lims.timeutil import site_today, utcnow
 from lims.units import parse
 
 demo_cli = AppGroup("demo", help="The demo study.")
@@ -91,9 +91,14 @@ def _load_lots():
 
 
 def _load_study():
-    studies.create_study("NCT01297413", "Allogeneic ischemia-tolerant MSC in acute ischemic stroke", "sequential",
-                         [{"name": n, "dose": parse(d, "dose"), "size": s} for n, d, s in REFERENCE_COHORTS],
-                         eligibility=REFERENCE_CRITERIA)
+    study = studies.create_study("NCT01297413", "Allogeneic ischemia-tolerant MSC in acute ischemic stroke",
+                                 "sequential",
+                                 [{"name": n, "dose": parse(d, "dose"), "size": s} for n, d, s in REFERENCE_COHORTS],
+                                 eligibility=REFERENCE_CRITERIA)
+    # The demo trial was registered a year before this load, as a site's running trial was: the consent dates typed
+    # on the demo (days before today) come after it, and a consent dated before its study is refused (SPEC §6).
+    study.created_at = utcnow() - dt.timedelta(days=365)
+    db.session.commit()
 
 
 def _print_users():

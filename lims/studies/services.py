@@ -14,7 +14,7 @@ from lims.studies import eligibility as criteria_rules
 from lims.studies.models import (DEFAULT_FOLLOW_UP_DAYS, Cohort, EligibilityAnswer, EligibilityCriterion,
                                  EligibilityVersion, SafetyReview, Study, Subject, SubjectEnrolment, SubjectWeight,
                                  WeightStrike)
-from lims.timeutil import site_today
+from lims.timeutil import aware, site_today, site_zone
 
 
 def _criteria_version(study, number, criteria, reason=None):
@@ -95,6 +95,12 @@ def judge_eligibility(study, answers, consent_signed_on):
     if version is None and answers:
         raise invalid("eligibility", f"study {study.code} has no entry criteria to answer")
     criteria = [criteria_rules.Criterion.of(c) for c in version.criteria] if version else []
+    registered_on = aware(study.created_at).astimezone(site_zone()).date()
+    if consent_signed_on is not None and consent_signed_on < registered_on:
+        # Not an unmet criterion but an impossible date (1990 for 2026, a slip of the year): 422, to be corrected.
+        raise invalid("consent_signed_on", f"informed consent signed on {consent_signed_on.isoformat()} is before "
+                                           f"study {study.code} was registered ({registered_on.isoformat()}): a "
+                                           f"subject cannot consent to a study that did not exist; check the date")
     return criteria_rules.evaluate(criteria, answers, consent_signed_on, site_today(),
                                    consent_required=version is not None)
 

@@ -7,6 +7,7 @@ sign-in page with its error, each signing dialog open, a form sent back with its
 PASS; the nurse's pages at a phone's 390 × 844. A violation fails the test naming its rule, page and element; the
 pages checked are printed and written to test-artifacts/accessibility-<role>.txt.
 """
+import datetime as dt
 import re
 from urllib.parse import urlsplit
 
@@ -235,7 +236,7 @@ def test_refused_forms_have_no_accessibility_violation(site, page, audit):
     page.select_option("#f-eligibility-ischemic_stroke", "yes")
     page.fill("#f-eligibility-stroke_onset_on", "2025-01-01")
     page.fill("#f-eligibility-nihss", "3")
-    page.fill("#f-consent_signed_on", "2025-06-01")
+    page.fill("#f-consent_signed_on", dt.date.today().isoformat())  # not before the study was registered (today)
     page.click("button:has-text('Check the criteria')")
     expect(page.locator("#eligibility-check")).to_be_visible()
     audit.check(page, "inv enrolment criteria checked")

@@ -10,7 +10,7 @@ from lims.demo.cli import REFERENCE_CRITERIA
 from lims.extensions import db
 from lims.studies.eligibility import months_earlier
 from lims.studies.models import EligibilityAnswer, Subject
-from lims.timeutil import site_today
+from lims.timeutil import site_today, site_zone
 from tests.support import PASSWORD, make_study, sig, signed_in
 from tests.support import page_text as text
 
@@ -36,7 +36,7 @@ def enrolment(study_id, code="S-001", answers=None, consent=None, signature=True
     body = {"study_id": study_id, "code": code, "wristband": f"MRN-{code}", "cohort": "Tier 1", "weight": "160 lb",
             "weighed_on": (site_today() - dt.timedelta(days=1)).isoformat(),
             "eligibility": eligible_answers() if answers is None else answers,
-            "consent_signed_on": (consent or site_today() - dt.timedelta(days=2)).isoformat(), **extra}
+            "consent_signed_on": (consent or site_today()).isoformat(), **extra}  # the study was registered today
     if signature:
         body["signature"] = sig()
     return body
@@ -124,7 +124,7 @@ def test_an_eligible_subject_is_enrolled_with_its_answers_signed_by_the_investig
     assert r.status_code == 201, r.get_json()
     got = r.get_json()["eligibility"]
     assert got["criteria_version"] == 1
-    assert got["consent_signed_on"] == (site_today() - dt.timedelta(days=2)).isoformat()
+    assert got["consent_signed_on"] == site_today().isoformat()
     assert got["answers"] == [{"name": "ischemic_stroke", "answer": True, "met": True},
                               {"name": "stroke_onset_on", "answer": eligible_answers()["stroke_onset_on"], "met": True},
                               {"name": "nihss", "answer": 8, "met": True}]
@@ -157,6 +157,27 @@ def test_unanswered_criteria_and_a_missing_consent_are_each_listed(api, study):
 def test_consent_signed_after_the_day_of_enrolment_is_unmet(api, study):
     r = api.post("/subjects", enrolment(study["id"], consent=site_today() + dt.timedelta(days=1)), as_="inv")
     assert r.status_code == 409 and [u["name"] for u in r.get_json()["unmet"]] == ["consent_signed_on"]
+
+
+def test_consent_dated_before_the_study_was_registered_is_422_naming_it_and_writes_nothing(api, study):
+    r = api.post("/subjects", enrolment(study["id"], consent=dt.date(1990, 1, 1)), as_="inv")
+    assert r.status_code == 422 and list(r.get_json()["error"]["fields"]) == ["consent_signed_on"]
+    assert r.get_json()["error"]["message"] == (
+        f"consent_signed_on: informed consent signed on 1990-01-01 is before study NCT01297413 was registered "
+        f"({site_today().isoformat()}): a subject cannot consent to a study that did not exist; check the date")
+    assert db.session.scalar(select(func.count()).select_from(Subject)) == 0
+
+
+def test_consent_on_the_day_the_study_was_registered_is_met(api, study):
+    from lims.studies.models import Study
+    created = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30)
+    db.session.execute(db.update(Study).values(created_at=created))
+    db.session.commit()
+    registered = created.astimezone(site_zone()).date()  # the day in the site's zone
+    assert api.post("/subjects", enrolment(study["id"], consent=registered - dt.timedelta(days=1)),
+                    as_="inv").status_code == 422
+    r = api.post("/subjects", enrolment(study["id"], consent=registered), as_="inv")
+    assert r.status_code == 201 and r.get_json()["eligibility"]["consent_signed_on"] == registered.isoformat()
 
 
 def test_consent_signed_on_the_day_of_enrolment_is_met(api, study):
@@ -249,7 +270,7 @@ def form(**changes):
     values = {"code": "S-001", "wristband": "MRN-S-001", "cohort": "Tier 1", "weight": "160 lb",
               "weighed_on": site_today().isoformat(), "eligibility.ischemic_stroke": "yes",
               "eligibility.stroke_onset_on": (site_today() - dt.timedelta(days=300)).isoformat(),
-              "eligibility.nihss": "8", "consent_signed_on": (site_today() - dt.timedelta(days=1)).isoformat(),
+              "eligibility.nihss": "8", "consent_signed_on": site_today().isoformat(),
               "signature.password": PASSWORD}
     values.update(changes)
     return {k: v for k, v in values.items() if v is not None}
@@ -305,6 +326,6 @@ def test_the_subject_page_shows_the_answers_and_the_signature(app, api, inv, stu
     subject = api.post("/subjects", enrolment(study["id"]), as_="inv").get_json()
     page = text(inv.get(f"/subjects/{subject['id']}"))
     assert "Enrolment: consent and entry criteria" in page
-    assert f"signed on {(site_today() - dt.timedelta(days=2)).isoformat()}" in page
+    assert f"signed on {site_today().isoformat()}" in page
     assert "NIHSS score (0–42) 8 met" in page and "Ischemic stroke confirmed by imaging? yes met" in page
     assert "enrolled by Inv Person" in page
