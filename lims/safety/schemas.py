@@ -28,7 +28,11 @@ class AdverseEventSchema(Schema):
     term = fields.String()
     onset_on = fields.Date()
     grade = fields.Integer()
-    serious = fields.Boolean()
+    serious = fields.Boolean(metadata={"description": "as recorded"})
+    counts_as_serious = fields.Boolean(metadata={
+        "description": "serious as recorded, or by definition (grade 4/5 or outcome fatal, ICH E2A): what the "
+                       "escalation gate and the home pages read; differs from `serious` only on a row recorded "
+                       "before the rule was enforced"})
     relatedness = fields.String()
     outcome = fields.String()
     description = fields.String(allow_none=True)

@@ -4,8 +4,12 @@ each linked to the bag, lot and donor the subject received, so that a lot's even
 Seriousness is not free (ICH E2A): an event that is life-threatening (CTCAE grade 4) or results in death (grade 5,
 outcome `fatal`) is serious by definition. An event graded so but not marked serious is refused (422 naming
 `serious`) at recording and at superseding, rather than marked serious behind the recorder's back: the person
-recording it corrects it, and the escalation gate (which reads `serious`) cannot be walked past by an unticked box.
-Grade 5 is death, so it goes with the outcome `fatal` and only with it (422 naming `grade` or `outcome`).
+recording it corrects it, and the escalation gate cannot be walked past by an unticked box. Rows recorded before
+that rule (commit 0ed6ec1) may still say serious=false at grade 4/5: every reader of seriousness (the gate, the
+home pages, the tables) reads `AdverseEvent.counts_as_serious`, one rule in Python and SQL, not the bare flag.
+Grade 5 is death, so it goes with the outcome `fatal` and only with it (422 naming `grade` or `outcome`): CTCAE
+defines grade 5 as death related to the event, so a fatal outcome below grade 5 is refused too (a subject who
+died of another cause has that other event graded 5; this one keeps the outcome it had).
 
 Causality (relatedness) and seriousness are the investigator's judgement in a trial (ICH E6 4.11, E2A): a nurse
 records an event with her first assessment of both, but a correction that changes the relatedness or the
@@ -80,7 +84,12 @@ def _check(values):
 
 def _check_judgement(user, old, values):
     """A change of causality or seriousness is the investigator's (see the module's docstring)."""
-    changed = [name for name in ("relatedness", "serious") if values[name] != getattr(old, name)]
+    # Seriousness as it counts, not the stored flag: ticking the box of an old grade 4 row recorded unticked
+    # changes nothing anybody reads, so a nurse correcting its term may (must) tick it.
+    judged = {"relatedness": (old.relatedness, values["relatedness"]),
+              "serious": (old.counts_as_serious, values["serious"] or values["grade"] >= 4
+                          or values["outcome"] == "fatal")}
+    changed = [name for name, (was, now) in judged.items() if was != now]
     if changed and not user.has_role("investigator"):
         words = " and ".join("relatedness (causality)" if n == "relatedness" else "seriousness" for n in changed)
         raise Forbidden(f"only an investigator may change the {words} of an adverse event: it is the "
@@ -182,15 +191,14 @@ def cohort_events(cohort_id):
                     .where(Subject.cohort_id == cohort_id))
 
 
-def serious_by_definition(event):
-    """Serious as recorded, or by its grade or outcome: a row recorded before the rule (see above) still counts."""
-    return event.serious or event.grade >= 4 or event.outcome == "fatal"
-
-
 def blocking_events(cohort_id):
-    """The cohort's current serious events of relatedness possible or stronger: each bars `proceed`."""
-    return [e for e in cohort_events(cohort_id)["events"]
-            if serious_by_definition(e) and e.relatedness in RELATED]
+    """The cohort's current events that count as serious, of relatedness possible or stronger: each bars `proceed`."""
+    from lims.studies.models import Subject
+    return db.session.scalars(
+        select(AdverseEvent).join(Subject, Subject.id == AdverseEvent.subject_id)
+        .where(Subject.cohort_id == cohort_id, AdverseEvent.superseded_by_id.is_(None),
+               AdverseEvent.counts_as_serious, AdverseEvent.relatedness.in_(RELATED))
+        .order_by(AdverseEvent.onset_on.desc(), AdverseEvent.id.desc())).all()
 
 
 def lot_events_page(lot_id, limit=20):
@@ -204,9 +212,9 @@ def lot_events_page(lot_id, limit=20):
 
 
 def serious_current(limit=20):
-    """The newest current serious events, for the home pages (bounded), and how many there are in all."""
+    """The newest current events that count as serious, for the home pages (bounded), and how many in all."""
     from sqlalchemy import func
-    where = (AdverseEvent.serious.is_(True), AdverseEvent.superseded_by_id.is_(None))
+    where = (AdverseEvent.counts_as_serious, AdverseEvent.superseded_by_id.is_(None))
     count = db.session.scalar(select(func.count()).select_from(AdverseEvent).where(*where))
     rows = db.session.scalars(select(AdverseEvent).where(*where).order_by(AdverseEvent.id.desc()).limit(limit)).all()
     return count, rows

@@ -46,7 +46,7 @@ def record_event(subject_id):
         return refused("studies/subject.html", e, form=request.form, refused_action="adverse_event",
                        context=lambda: subject_context(subject_id))
     flash(f"Adverse event recorded: {event.term}, grade {event.grade}"
-          f"{', serious' if event.serious else ''}, {event.relatedness}.")
+          f"{', serious' if event.counts_as_serious else ''}, {event.relatedness}.")
     return redirect(f"/subjects/{subject_id}#adverse-events-title")
 
 
@@ -62,6 +62,7 @@ def supersede_event(subject_id, event_id):
     except LimsError as e:
         return refused("studies/subject.html", e, form=request.form, refused_action="supersede_event",
                        refused_event=event_id, context=lambda: subject_context(subject_id))
-    flash(f"Adverse event corrected: {event.term}, grade {event.grade}{', serious' if event.serious else ''}, "
-          f"{event.relatedness}. The earlier version is kept in the history.")
+    flash(f"Adverse event corrected: {event.term}, grade {event.grade}"
+          f"{', serious' if event.counts_as_serious else ''}, {event.relatedness}. "
+          "The earlier version is kept in the history.")
     return redirect(f"/subjects/{subject_id}#adverse-events-title")

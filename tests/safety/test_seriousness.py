@@ -140,3 +140,64 @@ def test_a_nurses_change_of_relatedness_is_refused_on_the_page_with_its_reason(a
                                       correction_form(term="Headache", grade="2", relatedness="unrelated"))
     assert r.status_code == 403 and "only an investigator may change the relatedness" in page_text(r)
     assert event_count() == 1
+
+
+# --- rows recorded before the rule (0ed6ec1): serious=false at grade 4/5, written here as they stand, not via the API
+
+def old_unticked_row(subject_id, lot_id, term="Anaphylaxis", grade=4, outcome="recovering", relatedness="probable"):
+    """An event as a release before 0ed6ec1 could store it: life-threatening or fatal but serious=false."""
+    from lims.auth.models import User
+    from lims.timeutil import site_today
+    inv = db.session.scalar(select(User.id).where(User.username == "inv"))
+    event = AdverseEvent(subject_id=subject_id, lot_id=lot_id, term=term, onset_on=site_today(), grade=grade,
+                         serious=False, relatedness=relatedness, outcome=outcome, recorded_by_id=inv)
+    db.session.add(event)
+    db.session.commit()
+    return event.id
+
+
+@pytest.mark.parametrize("grade,outcome", [(4, "recovering"), (5, "fatal")])
+def test_an_old_unticked_grade_4_or_5_related_event_refuses_proceed(api, study, infused, grade, outcome):
+    event_id = old_unticked_row(infused[0]["id"], infused[1]["id"], grade=grade, outcome=outcome)
+    r = review(api, study["id"], "proceed")
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "serious_related_events"
+    assert [e["id"] for e in r.get_json()["adverse_events"]] == [event_id]
+    assert review_count() == 0
+
+
+def test_an_old_unticked_grade_4_unrelated_event_does_not_refuse_proceed(api, study, infused):
+    old_unticked_row(infused[0]["id"], infused[1]["id"], relatedness="unrelated")
+    assert review(api, study["id"], "proceed").status_code == 201
+
+
+@pytest.mark.parametrize("username", ["inv", "qa"])
+def test_an_old_unticked_grade_4_event_is_listed_on_the_investigators_and_qas_home(app, infused, username):
+    old_unticked_row(infused[0]["id"], infused[1]["id"], term="Anaphylaxis")
+    old_unticked_row(infused[0]["id"], infused[1]["id"], term="Headache", grade=2, outcome="recovered")
+    page = page_text(signed_in(app, username).get("/"))
+    assert "Serious adverse events (1)" in page and "Anaphylaxis — subject S-001, grade 4, probable" in page
+    assert "Headache" not in page
+
+
+def test_the_lot_and_subject_pages_mark_an_old_unticked_grade_4_event_serious_and_say_why(app, infused):
+    subject, lot, _ = infused
+    old_unticked_row(subject["id"], lot["id"], term="Anaphylaxis")
+    client = signed_in(app, "qa")
+    for path in (f"/lots/{lot['id']}", f"/subjects/{subject['id']}"):
+        page = page_text(client.get(path))
+        assert "4 serious (grade 4: serious by definition; recorded as not serious) probable recovering" in page, path
+
+
+def test_the_api_keeps_the_recorded_flag_and_says_the_event_counts_as_serious(api, infused):
+    old_unticked_row(infused[0]["id"], infused[1]["id"])
+    [event] = api.get(f"/lots/{infused[1]['id']}/adverse-events", as_="qa").get_json()["events"]
+    assert (event["serious"], event["counts_as_serious"]) == (False, True)
+
+
+def test_a_nurse_may_tick_serious_when_correcting_an_old_unticked_grade_4_event(api, infused):
+    event_id = old_unticked_row(infused[0]["id"], infused[1]["id"], term="Anaphylaxis")
+    r = api.post(f"/adverse-events/{event_id}/supersede",
+                 event_body(term="Anaphylactic reaction", grade=4, outcome="recovering", serious=True,
+                            relatedness="probable", reason="term as in MedDRA"), as_="nurse1")
+    assert r.status_code == 201, r.get_json()
+    assert (r.get_json()["serious"], r.get_json()["counts_as_serious"]) == (True, True)
