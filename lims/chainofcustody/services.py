@@ -83,7 +83,7 @@ def move_bag(user, scan, event, location, entry=None, expected_bag=None, reason=
                        code="invalid_transition", extra={"status": bag.status})
     if event in ("dispensed", "received"):
         if bag.lot.blocked:
-            raise Conflict(f"lot {bag.lot.printed_number} is {bag.lot.status}: its bags are blocked",
+            raise Conflict(f"lot {bag.lot.printed_number} is {bag.lot.status_text}: its bags are blocked",
                            code="lot_blocked", extra={"status": bag.status, "lot_status": bag.lot.status})
         _refuse_if_expired(bag, event)
     if event == "dispensed" and bag.label_prints < 1:
@@ -262,7 +262,7 @@ def record_infusion(nurse, bag_code, started_at, completed_at, volume_infused, r
         raise Conflict(f"the infusion started after the bag's post-thaw expiry ({local(bag.expires_at)})",
                        code="bag_expired", extra={"status": bag.status})
     if bag.lot.blocked:
-        raise Conflict(f"lot {bag.lot.printed_number} is {bag.lot.status}", code="lot_blocked",
+        raise Conflict(f"lot {bag.lot.printed_number} is {bag.lot.status_text}", code="lot_blocked",
                        extra={"status": bag.status})
     _refuse_second_infusion(bag)
     infused_ml = units.magnitude(volume_infused, "volume")

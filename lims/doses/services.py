@@ -43,7 +43,7 @@ def bag_by_code(code, lock=False):
 
 def _usable_lot(lot):
     if lot.status != "released":
-        raise Conflict(f"lot {lot.printed_number} is {lot.status}, not released", code="lot_not_released",
+        raise Conflict(f"lot {lot.printed_number} is {lot.status_text}, not released", code="lot_not_released",
                        extra={"status": lot.status})
     if not lots.is_unexpired(lot):
         raise Conflict(f"lot {lot.printed_number} expired on {lot.expires_on.isoformat()}", code="lot_expired",
@@ -146,7 +146,10 @@ def prepare_dose(user, dose_id, signature, thawed_at=None):
     skew = dt.timedelta(minutes=current_app.config["LIMS_CLOCK_SKEW_MINUTES"])
     if thawed_at > now + skew:
         raise invalid("thawed_at", "a thaw time cannot be in the future")
-    expires_at = thawed_at + dt.timedelta(hours=lot.product.post_thaw_stability_h)
+    _usable_lot(lot)  # an expired lot is refused naming its expiry, before any thaw time is judged
+    # A thawed bag is used within its post-thaw stability and never after its lot's expiry day ends (site time):
+    # the earlier of the two is the bag's one expiry, which every later check reads.
+    expires_at = min(thawed_at + dt.timedelta(hours=lot.product.post_thaw_stability_h), lots.expiry_end(lot))
     if expires_at <= now:
         raise invalid("thawed_at", f"thawed at {local(thawed_at)}: its post-thaw expiry ({local(expires_at)}) has "
                                    "already passed")  # the site's time, as the pharmacist entered it (SPEC §11)

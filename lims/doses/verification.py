@@ -64,8 +64,8 @@ def verify_dose(user, dose_id, signature, bag_scan, measured_volume, bag_entry=N
         raise Conflict(f"bag {bag.code} is {bag.status}", code="invalid_transition", extra={"status": bag.status})
     if dose.lot.blocked:
         # Verification releases the bag to move (SPEC §8); a hold blocks every bag of the lot at once (SPEC §5).
-        raise Conflict(f"lot {dose.lot.printed_number} is {dose.lot.status}: its bags are blocked; keep this bag in "
-                       "the pharmacy until QA decides", code="lot_blocked",
+        raise Conflict(f"lot {dose.lot.printed_number} is {dose.lot.status_text}: its bags are blocked; keep this bag "
+                       "in the pharmacy until QA decides", code="lot_blocked",
                        extra={"status": dose.status, "lot_status": dose.lot.status})
     if bag.label_prints < 1:
         raise Conflict(f"bag {bag.code} has no label yet: print it and put it on the bag, then verify by scanning "

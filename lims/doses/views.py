@@ -6,7 +6,7 @@ from lims import units
 from lims.auth.access import current_user, roles_required
 from lims.doses import schemas, services
 from lims.errors import Conflict, LimsError, invalid
-from lims.labels.services import label_history
+from lims.labels.services import label_history, why_no_label
 from lims.pages import load_form, refused, site_time
 from lims.scanning import read_scans
 from lims.timeutil import aware, local, site_zone, utcnow
@@ -115,6 +115,9 @@ def _dose_context(dose_id):
             "thaw_default": _local_now(), "figure": figure,
             # Which printed label is the valid one and which were voided by a reprint (SPEC §9), read at the bench.
             "label_prints": label_history(dose.bag) if dose.bag is not None and dose.bag.label_prints else [],
+            # Why the label would be refused now (the labels service's one rule), shown instead of a print form.
+            "no_label": why_no_label(dose.bag) if dose.bag is not None and dose.status in ("prepared", "verified")
+            else None,
             # Where bags were received before: suggestions for the destination, never a default (the custody
             # record must say where this bag went, not where bags usually go).
             "destinations": ward_names() if dose.bag is not None else []}

@@ -36,27 +36,63 @@ BAG_REFUSALS = {
 }
 
 
-def _bag_for_print(code):
+def refusal(bag):
+    """Why this bag's label cannot print now, as (error code, message, extra), or None when it can: the one rule the
+    label API enforces and the dose page reads (to show the reason instead of a form that would be refused)."""
     # The label prints once the dose is prepared, so it is on the bag when the second pharmacist checks (SPEC §8).
-    bag = bag_by_code(code, lock=True)
     if bag.dose.status not in PRINTABLE:
-        raise Conflict(f"dose {bag.dose_id} is {bag.dose.status}: only a prepared or verified dose's label prints",
-                       code="dose_not_printable", extra={"status": bag.status})
+        return ("dose_not_printable", f"dose {bag.dose_id} is {bag.dose.status}: only a prepared or verified dose's "
+                "label prints", {"status": bag.status})
     if bag.status not in BAG_PRINTABLE:
         # A fresh label on a bag that can no longer be given would make it look usable (and void the true label).
         error_code, message = BAG_REFUSALS.get(
             bag.status, ("bag_not_printable", "bag {code} is " + bag.status + ": it prints no label"))
-        raise Conflict(message.format(code=bag.code), code=error_code, extra={"status": bag.status})
+        return error_code, message.format(code=bag.code), {"status": bag.status}
     if bag.lot.blocked:
         # A hold blocks every bag of the lot at once (SPEC §5): a fresh label would make a blocked bag look usable.
-        raise Conflict(f"lot {bag.lot.printed_number} is {bag.lot.status.replace('_', ' ')}: its bags are blocked "
-                       "and print no label until QA releases the lot",
-                       code="lot_blocked", extra={"status": bag.status, "lot_status": bag.lot.status})
+        return ("lot_blocked", f"lot {bag.lot.printed_number} is {bag.lot.status_text}: its bags are blocked and "
+                "print no label until QA releases the lot", {"status": bag.status, "lot_status": bag.lot.status})
     if aware(bag.expires_at) <= utcnow():
         # After the post-thaw expiry the bag can be neither dispensed nor infused (SPEC §8): it is discarded, and a
         # label, which states the expiry, would only hide that. The time is the site's, as a person reads it.
-        raise Conflict(f"bag {bag.code} passed its post-thaw expiry at {local(bag.expires_at)}: an expired bag "
-                       "prints no label; discard it", code="bag_expired", extra={"status": bag.status})
+        return ("bag_expired", f"bag {bag.code} passed its post-thaw expiry at {local(bag.expires_at)}: an expired "
+                "bag prints no label; discard it", {"status": bag.status})
+    return None
+
+
+# What the dose page says instead of the print form, one line per refusal code of refusal() (SPEC §9).
+PAGE_REASONS = {
+    "dose_not_printable": "Dose {dose_status}: no label can be printed",
+    "bag_discarded": "Bag discarded: no label can be printed",
+    "bag_infused": "Bag {bag_status}: no label can be printed; its label is the record of the infusion",
+    "bag_out_of_pharmacy": "Bag out of the pharmacy ({bag_status}): no label can be printed; return it to pharmacy "
+                           "first",
+    "lot_blocked": "Lot {lot_status}: no label can be printed until QA releases the lot",
+    "bag_expired": "Bag expired at {expires_at}: no label can be printed; discard it",
+    "bag_not_printable": "Bag {bag_status}: no label can be printed",
+}
+
+
+BAG_WORDS = {"infusing": "being infused", "bedside_verified": "checked at the bedside"}
+
+
+def why_no_label(bag):
+    """The one line a page shows instead of the print form when refusal() would refuse the print, else None."""
+    refused = refusal(bag)
+    if refused is None:
+        return None
+    return PAGE_REASONS[refused[0]].format(
+        dose_status=bag.dose.status.replace("_", " "),
+        bag_status=BAG_WORDS.get(bag.status, bag.status.replace("_", " ")), lot_status=bag.lot.status_text,
+        expires_at=local(bag.expires_at))
+
+
+def _bag_for_print(code):
+    bag = bag_by_code(code, lock=True)
+    refused = refusal(bag)
+    if refused is not None:
+        error_code, message, extra = refused
+        raise Conflict(message, code=error_code, extra=extra)
     return bag
 
 

@@ -131,6 +131,11 @@ class Lot(db.Model):
         return printed(self.din, self.check_character)
 
     @property
+    def status_text(self):
+        """The status as a sentence says it: "on hold", not the enum "on_hold"."""
+        return self.status.replace("_", " ")
+
+    @property
     def blocked(self):
         """A hold or recall blocks every container and bag of the lot at once (SPEC §5)."""
         return self.status in ("on_hold", "recalled")

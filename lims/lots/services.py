@@ -1,4 +1,6 @@
 """Rules of lots: DIN assignment, containers, QC results, evaluation against the release spec, disposition."""
+import datetime as dt
+
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -12,7 +14,7 @@ from lims.extensions import db, locked_or_read
 from lims.lots import isbt
 from lims.lots.models import (Container, DinSequence, Donor, LateQcReview, Lot, LotDisposition, Product, QcResult,
                               ReleaseSpec)
-from lims.timeutil import aware, site_today, utcnow
+from lims.timeutil import UTC, aware, site_today, site_zone, utcnow
 
 CATEGORICAL = ("negative", "positive")
 AFTER_RELEASE = ("released", "on_hold")  # a lot on hold was released before: QC on it comes after release
@@ -322,6 +324,13 @@ def dispositions(lot):
 
 def is_unexpired(lot, on=None):
     return lot.expires_on >= (on or site_today())
+
+
+def expiry_end(lot):
+    """The instant the lot's expiry day ends: midnight after `expires_on` in the site's zone, in UTC. The lot is
+    usable through the whole of that site day (is_unexpired), and nothing thawed from it outlives it."""
+    day_after = lot.expires_on + dt.timedelta(days=1)
+    return dt.datetime.combine(day_after, dt.time(), tzinfo=site_zone()).astimezone(UTC)
 
 
 

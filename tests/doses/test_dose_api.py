@@ -120,7 +120,7 @@ def test_lot_on_hold_is_refused_naming_its_status(api, subject):
     assert r.status_code == 200, r.get_json()
     r = plan(api, subject["id"], lot["id"])
     assert r.status_code == 409
-    assert r.get_json()["status"] == "on_hold" and "on_hold" in r.get_json()["error"]["message"]
+    assert r.get_json()["status"] == "on_hold" and "is on hold, not released" in r.get_json()["error"]["message"]
 
 
 def test_expired_lot_is_refused(api, subject):
