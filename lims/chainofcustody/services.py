@@ -155,7 +155,7 @@ def _bedside_checks(bag, wristband, now):
         ("bag_verified", bag.dose_status == "verified", f"dose {bag.dose_id} is {bag.dose_status}, not verified"),
         ("bag_received", bag.status == "received", f"bag is {bag.status}, not received on the ward"),
         ("lot_released", bag.lot_status == "released",
-         f"lot {isbt.printed(bag.din, bag.check_character)} is {bag.lot_status}"),
+         f"lot {isbt.printed(bag.din, bag.check_character)} is {bag.lot_status.replace('_', ' ')}"),
         # A person reads this: in the site's zone (SPEC §11).
         ("within_expiry", aware(bag.expires_at) > now, f"post-thaw expiry passed at {local(bag.expires_at)}"),
         ("not_infused", bag.status not in ("infusing", "infused") and not bag.has_infusion,

@@ -68,7 +68,7 @@ def test_bag_of_a_held_lot_fails_lot_released(api, lot, subject):
     before = snapshot(api, bag["code"])
     r = bedside(api, bag["scan"], subject["wristband"])
     assert r.status_code == 409 and failure_names(r) == {"lot_released"}
-    assert "on_hold" in r.get_json()["failures"][0]["message"]
+    assert "is on hold" in r.get_json()["failures"][0]["message"]  # in words, not the enum on_hold
     assert snapshot(api, bag["code"]) == before
 
 
