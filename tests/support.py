@@ -1,5 +1,7 @@
 """Test helpers: users by role, an API client that signs in as them, and one-line builders of valid records."""
+import csv
 import datetime as dt
+import io
 
 from lims.auth import services as auth
 from lims.extensions import db
@@ -269,3 +271,17 @@ def text_of(markup):
 
 def page_text(response):
     return text_of(response.get_data(as_text=True))
+
+
+def csv_copy(response):
+    """(head and tail lines as {name: value}, the data rows as dicts) of a CSV copy of the audit trail."""
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    meta, data, header = {}, [], None
+    for cells in csv.reader(io.StringIO(response.get_data(as_text=True))):
+        if cells and cells[0].startswith("#"):
+            meta[cells[0][2:]] = cells[1]
+        elif header is None:
+            header = cells
+        else:
+            data.append(dict(zip(header, cells, strict=True)))
+    return meta, data

@@ -1,7 +1,5 @@
 """The audit trail as records for inspection (SPEC §17): rows named as the product names records, filters, cursor
 pages, and the CSV and PDF copies with their statement of verification."""
-import csv
-import io
 import json
 
 import pytest
@@ -10,7 +8,7 @@ from sqlalchemy import text
 from lims.audit.models import AuditEntry
 from lims.extensions import db
 from tests.pdf_text import pdf_text
-from tests.support import page_text, released_lot, signed_in
+from tests.support import csv_copy, page_text, released_lot, signed_in
 
 
 def _rows(api, as_="qa", **args):
@@ -25,20 +23,6 @@ def _rows(api, as_="qa", **args):
         cursor = body["next_cursor"]
         if cursor is None:
             return rows
-
-
-def _csv(response):
-    """(head and tail lines as {name: value}, the data rows as dicts) of a CSV copy."""
-    assert response.status_code == 200 and response.mimetype == "text/csv"
-    meta, data, header = {}, [], None
-    for cells in csv.reader(io.StringIO(response.get_data(as_text=True))):
-        if cells and cells[0].startswith("#"):
-            meta[cells[0][2:]] = cells[1]
-        elif header is None:
-            header = cells
-        else:
-            data.append(dict(zip(header, cells, strict=True)))
-    return meta, data
 
 
 def _tamper(app, seq):
@@ -119,7 +103,7 @@ def test_only_qa_and_admin_read_the_trail_and_its_copies(api, lot):
 def test_a_csv_copy_is_the_api_rows_and_says_the_chain_verified(api, lot):
     filters = {"entity": "lots", "entity_id": lot["id"]}
     expected = list(reversed(_rows(api, **filters)))  # the copy reads oldest first, as a record is read
-    meta, data = _csv(api.get("/audit/export.csv", as_="admin", query_string=filters))
+    meta, data = csv_copy(api.get("/audit/export.csv", as_="admin", query_string=filters))
     assert [(int(d["seq"]), d["at_utc"], d["actor"], d["actor_name"], d["action"], d["action_text"], d["entity"],
              d["entity_id"], d["record"], d["reason"], d["prev_hash"], d["hash"]) for d in data] == [
         (r["seq"], r["at"].replace("+00:00", "Z"), r["actor"], r["actor_name"], r["action"], r["action_text"],
@@ -134,7 +118,7 @@ def test_a_tampered_row_makes_the_copy_say_the_chain_is_broken(app, api, lot):
     rows = _rows(api, entity="lots", entity_id=lot["id"])
     victim = rows[len(rows) // 2]["seq"]
     _tamper(app, victim)
-    meta, data = _csv(api.get("/audit/export.csv", as_="qa", query_string={"entity": "lots",
+    meta, data = csv_copy(api.get("/audit/export.csv", as_="qa", query_string={"entity": "lots",
                                                                             "entity_id": lot["id"]}))
     assert meta["chain"].startswith(f"BROKEN: row {victim}: its content does not match its hash")
     assert int(meta["rows"]) == len(data) == len(rows)
@@ -153,7 +137,7 @@ def test_a_row_rewritten_with_a_fresh_hash_still_breaks_the_copy(app, api, lot):
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET reason = 'forged', hash = :h WHERE seq = :seq"),
                      {"h": forged, "seq": seq})
-    meta, _data = _csv(api.get("/audit/export.csv", as_="qa", query_string={"action": "lot.released"}))
+    meta, _data = csv_copy(api.get("/audit/export.csv", as_="qa", query_string={"action": "lot.released"}))
     assert meta["chain"] == (f"BROKEN: row {seq}: the row after it does not carry its hash on "
                              f"(it was rewritten) (1 rows in this copy)")
 
@@ -182,11 +166,11 @@ def test_the_page_refuses_an_unknown_record_beside_its_filters(app, api, lot):
 
 def test_the_page_copy_links_export_the_same_filters(app, api, lot):
     client = signed_in(app, "qa")
-    meta, data = _csv(client.get("/audit/export.csv?actor=qa&action=lot.*"))
+    meta, data = csv_copy(client.get("/audit/export.csv?actor=qa&action=lot.*"))
     assert [d["action"] for d in data] == ["lot.released"] and meta["filters"] == "user qa; action lot.*"
 
 
-def test_a_pdf_copy_longer_than_its_limit_says_how_many_rows_it_leaves_to_the_csv(api, lot, monkeypatch):
+def test_a_pdf_copy_longer_than_its_limit_says_how_many_rows_it_leaves_to_thecsv_copy(api, lot, monkeypatch):
     from lims.audit import export
     monkeypatch.setattr(export, "PDF_ROW_LIMIT", 5)
     total = db.session.execute(text("SELECT count(*) FROM audit_log")).scalar()

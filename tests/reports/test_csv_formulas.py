@@ -11,7 +11,7 @@ import pytest
 from lims import spreadsheet
 from lims.audit.services import canonical_row, chain_hash
 from tests.chainofcustody.helpers import hold_lot, infuse
-from tests.support import bedside, enrol, expansion_study, received_bag, released_lot, signed_in
+from tests.support import bedside, csv_copy, enrol, expansion_study, received_bag, released_lot, signed_in
 
 HYPERLINK = '=HYPERLINK("http://evil.example","click")'
 
@@ -55,17 +55,7 @@ def test_the_infusion_log_csv_neutralises_a_reaction_typed_as_a_formula(app, api
 
 
 def _audit_copy(api, **filters):
-    r = api.get("/audit/export.csv", as_="qa", query_string=filters)
-    assert r.status_code == 200 and r.mimetype == "text/csv"
-    meta, data, header = {}, [], None
-    for cells in csv.reader(io.StringIO(r.get_data(as_text=True))):
-        if cells and cells[0].startswith("#"):
-            meta[cells[0][2:]] = cells[1]
-        elif header is None:
-            header = cells
-        else:
-            data.append(dict(zip(header, cells, strict=True)))
-    return meta, data
+    return csv_copy(api.get("/audit/export.csv", as_="qa", query_string=filters))
 
 
 def test_the_audit_csv_neutralises_a_reason_and_its_chain_still_verifies(api):
