@@ -7,7 +7,6 @@ sign-in page with its error, each signing dialog open, a form sent back with its
 PASS; the nurse's pages at a phone's 390 × 844. A violation fails the test naming its rule, page and element; the
 pages checked are printed and written to test-artifacts/accessibility-<role>.txt.
 """
-import datetime as dt
 import re
 from urllib.parse import urlsplit
 
@@ -15,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from lims.extensions import db
+from lims.timeutil import site_today
 from tests.browser import axe
 from tests.browser.conftest import ARTIFACTS, fill_signature, serving, sign_in
 from tests.lots.helpers import infused_bag
@@ -71,7 +71,6 @@ def adverse_events_under_review(api, lot_id):
     beside an event corrected once (its earlier version struck through under the subject's history). Made last, so
     the studies list keeps its first study."""
 
-    from lims.timeutil import site_today
     from tests.support import make_study
     study = make_study(api, code="SAFE-REV", cohorts=[{"name": "Tier 1", "dose": "0.5e6 cell/kg", "size": 1},
                                                        {"name": "Tier 2", "dose": "1.0e6 cell/kg", "size": 1}])
@@ -100,7 +99,6 @@ def enrolled_with_criteria(api, lot_id):
     import datetime as dt
 
     from lims.demo.cli import REFERENCE_CRITERIA
-    from lims.timeutil import site_today
     from tests.support import sig
     r = api.post("/studies", {"code": "CRIT-1", "title": "With entry criteria", "escalation": "none",
                               "cohorts": [{"name": "Expansion", "dose": "1.5e6 cell/kg", "size": 21}],
@@ -236,7 +234,8 @@ def test_refused_forms_have_no_accessibility_violation(site, page, audit):
     page.select_option("#f-eligibility-ischemic_stroke", "yes")
     page.fill("#f-eligibility-stroke_onset_on", "2025-01-01")
     page.fill("#f-eligibility-nihss", "3")
-    page.fill("#f-consent_signed_on", dt.date.today().isoformat())  # not before the study was registered (today)
+    # The site's today, not the machine's: at 02:00 UTC New York is still on yesterday, before the study existed.
+    page.fill("#f-consent_signed_on", site_today().isoformat())
     page.click("button:has-text('Check the criteria')")
     expect(page.locator("#eligibility-check")).to_be_visible()
     audit.check(page, "inv enrolment criteria checked")
