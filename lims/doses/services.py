@@ -111,8 +111,9 @@ def plan_dose(user, subject_id, lot_id):
     plan, weight = compute_plan(subject, lot)
     # A plan reserves nothing; re-planning replaces the subject's earlier plan (SPEC §7.6).
     for earlier in db.session.scalars(select(Dose).where(Dose.subject_id == subject.id, Dose.status == "planned")):
+        before = audit.snapshot(earlier)
         earlier.status = "superseded"
-        audit.record("dose.superseded", earlier)
+        audit.record("dose.superseded", earlier, before=before)
     dose = Dose(subject=subject, lot=lot, weight_id=weight.id, status="planned", planned_by_id=user.id,
                 **_plan_columns(plan))
     db.session.add(dose)
@@ -176,20 +177,22 @@ def prepare_dose(user, dose_id, signature, thawed_at=None):
         db.session.add(DoseContainer(dose_id=dose.id, container=container, volume_used_ml=used,
                                      volume_discarded_ml=round(container.fill_volume_ml - used, 6)))
         # The unused remainder of a thawed container is discarded: cells cannot be refrozen.
+        before = audit.snapshot(container)
         container.status = "thawed"
         container.freezer = container.rack = container.box = container.position = None
         custody.record_container_event(user, container, "thawed", "Pharmacy", at=thawed_at)
-        audit.record("container.thawed", container)
+        audit.record("container.thawed", container, before=before)
     division = f"B{_bag_count(lot) + 1:03d}"
     bag = Bag(code=barcodes.bag_code(lot.din, lot.product.code, division), division=division, dose=dose, lot=lot,
               subject=subject, volume_ml=dose.volume_ml, status="prepared", thawed_at=thawed_at,
               expires_at=expires_at, holder_id=user.id, location="Pharmacy")
     db.session.add(bag)
+    dose_before = audit.snapshot(dose)
     dose.status, dose.prepared_by_id, dose.prepared_at, dose.thawed_at = "prepared", user.id, now, thawed_at
     custody.record_bag_event(user, bag, None, "prepared", "Pharmacy", holder=user)
     auth.record_signature(user, "prepared", dose)
     audit.record("bag.created", bag)
-    audit.record("dose.prepared", dose)
+    audit.record("dose.prepared", dose, before=dose_before)
     db.session.commit()
     return dose
 

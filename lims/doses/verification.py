@@ -87,12 +87,13 @@ def verify_dose(user, dose_id, signature, bag_scan, measured_volume, bag_entry=N
                        fields={REFUSAL_CODES[f["name"]][1]: [f["message"]] for f in failures},
                        extra={"status": dose.status, "failures": failures})
     from lims.chainofcustody import services as custody
+    before = audit.snapshot(dose)
     dose.status, dose.verified_by_id, dose.verified_at = "verified", user.id, attempt.at
     bag.status = "verified"
     custody.record_bag_event(user, bag, "prepared", "verified", bag.location, holder=bag.holder, scanned=bag_scan,
                              entry=bag_entry)
     auth.record_signature(user, "verified", dose)
-    audit.record("dose.verified", dose)
+    audit.record("dose.verified", dose, before=before)
     audit.record("dose.verification_passed", attempt, actor=user)
     db.session.commit()
     return dose

@@ -41,9 +41,9 @@ def review_late_qc(user, lot_id, signature, note=None):
     for flag in flags:
         flag.reviewed_at, flag.reviewed_by_id, flag.signature_id = now, user.id, signed.id
         flag.note = note.strip() if note and note.strip() else None
-    audit.record("lot.reviewed", lot, after={"status": lot.status, "reviewed_qc_results": [f.qc_result_id
-                                                                                            for f in flags]},
-                 reason=note)
+    reviewed = [f.qc_result_id for f in flags]
+    audit.record("lot.reviewed", lot, before={"status": lot.status, "awaiting_review": reviewed},
+                 after={"status": lot.status, "awaiting_review": [], "reviewed_qc_results": reviewed}, reason=note)
     answer = {"lot_id": lot.id, "status": lot.status, "reviewed": [review_view(f) for f in flags],
               "signature": {"printed_name": signed.printed_name, "meaning": signed.meaning,
                             "signed_at": iso(signed.signed_at)}}
