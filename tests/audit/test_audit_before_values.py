@@ -3,7 +3,7 @@ a dose and of what it takes from a lot, and QA's review of late QC results: a ro
 say the record was created, not changed."""
 import pytest
 
-from tests.support import enrol, expansion_study, planned_dose, prepared_dose, released_lot, sig, verify
+from tests.support import enrol, expansion_study, label, planned_dose, prepared_dose, released_lot, sig, verify
 
 
 def _row(api, action, entity, entity_id):
@@ -59,7 +59,6 @@ def test_a_thawed_container_records_that_it_was_in_storage(api, lot, subject):
 
 
 def test_a_verified_dose_records_that_it_was_prepared(api, lot, subject):
-    from tests.support import label
     dose = prepared_dose(api, subject["id"], lot["id"])
     assert label(api, dose["bag"]["code"]).status_code == 200
     assert verify(api, dose).status_code == 200
